@@ -1,0 +1,1 @@
+"""The CLI commands' bodies; cli.py imports them lazily so --help stays fast."""

@@ -1,0 +1,1 @@
+"""UI screens, one module per wizard step, plus the monitor and session dialogs."""
