@@ -22,7 +22,9 @@ def demo_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def lorawiz_home(tmp_path: Path, demo_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def lorawiz_home(
+    tmp_path: Path, demo_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Each test gets its own sessions and runs folders; the demo cache is shared."""
     home = tmp_path / "lorawiz-home"
     monkeypatch.setenv("LORAWIZ_HOME", str(home))

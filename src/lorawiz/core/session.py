@@ -39,6 +39,24 @@ METHOD_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
 }
 DEFAULT_DATA = {"sft": "demo-sft", "dpo": "demo-dpo"}
 
+# Names people bring from peft / transformers / trl, so "did you mean" can point at ours.
+KNOWN_ALIASES = {
+    "rank": "r",
+    "lora_r": "r",
+    "lora_alpha": "alpha",
+    "lora_dropout": "dropout",
+    "target_modules": "targets",
+    "lr": "learning_rate",
+    "steps": "max_steps",
+    "num_train_epochs": "epochs",
+    "per_device_train_batch_size": "batch_size",
+    "gradient_accumulation_steps": "grad_accum",
+    "model_name_or_path": "name",
+    "dataset": "source",
+    "max_seq_length": "max_length",
+    "load_in_4bit": "quantization",
+}
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(
@@ -63,7 +81,7 @@ class LoraSection(_Section):
     dropout: float = Field(default=0.05, ge=0, lt=1)
     """Dropout on the LoRA input, 0 to <1."""
     targets: Literal["all-linear"] | list[str] = "all-linear"
-    """"all-linear" (every linear layer but the output head, as QLoRA recommends) or module names."""
+    """"all-linear" (every linear layer but the output head, as QLoRA recommends) or names."""
 
     @field_validator("targets")
     @classmethod
@@ -78,7 +96,7 @@ class LoraSection(_Section):
 
 class DataSection(_Section):
     source: str = Field(default="demo-sft", min_length=1)
-    """A local .json/.jsonl/.csv/.parquet file or folder, a hub dataset id, "demo-sft" or "demo-dpo"."""
+    """A .json/.jsonl/.csv/.parquet file or folder, a hub dataset id, "demo-sft" or "demo-dpo"."""
     split: str = "train"
     """Which split of the dataset to train on."""
 
@@ -87,7 +105,8 @@ class TrainSection(_Section):
     device: Literal["auto", "xpu", "cuda", "cpu"] = "auto"
     """auto picks an Intel GPU (xpu) first, then CUDA, then the CPU."""
     max_steps: int | None = Field(default=60, gt=0)
-    """Optimizer steps to train. Set either max_steps or epochs."""
+    """Optimizer steps to train. Set either max_steps or epochs (a file giving only epochs
+    trains by epochs)."""
     epochs: float | None = Field(default=None, gt=0)
     """Passes over the data; used when max_steps is not set."""
     learning_rate: float = Field(default=2e-4, gt=0, lt=1)
@@ -113,8 +132,8 @@ class TrainSection(_Section):
 
     @model_validator(mode="after")
     def _steps_or_epochs(self) -> TrainSection:
-        if self.max_steps is None and self.epochs is None:
-            raise ValueError("set either max_steps or epochs")
+        if (self.max_steps is None) == (self.epochs is None):
+            raise ValueError("set either max_steps or epochs, not both")
         return self
 
 
@@ -150,6 +169,9 @@ class Session(_Section):
             given = out.get(section, {})
             if isinstance(given, dict):
                 out[section] = {**values, **given}
+        train = out.get("train", {})
+        if isinstance(train, dict) and "epochs" in train and "max_steps" not in train:
+            out["train"] = {**train, "max_steps": None}
         data = out.get("data", {})
         if isinstance(data, dict) and "source" not in data:
             out["data"] = {**data, "source": DEFAULT_DATA[method]}
@@ -184,7 +206,8 @@ class Session(_Section):
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, in file order; None values are left out (TOML has no null)."""
-        return _drop_none(self.model_dump(mode="python"))
+        dumped: dict[str, Any] = _drop_none(self.model_dump(mode="python"))
+        return dumped
 
     def to_toml(self) -> str:
         import tomli_w
@@ -243,7 +266,9 @@ def problems_from(exc: ValidationError) -> list[Problem]:
         if kind == "extra_forbidden":
             parent, key = loc[:-1], str(loc[-1])
             known = _known_fields(parent)
-            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            alias = KNOWN_ALIASES.get(key)
+            close = [alias] if alias in known else []
+            close = close or difflib.get_close_matches(key, known, n=1, cutoff=0.6)
             where = f"[{'.'.join(map(str, parent))}]" if parent else "the top level"
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
             problems.append(Problem(path, f"unknown key {key!r} in {where}; {hint}"))
@@ -252,9 +277,7 @@ def problems_from(exc: ValidationError) -> list[Problem]:
         if kind == "literal_error":
             expected = error.get("ctx", {}).get("expected", "")
             message = f"must be one of {expected} (got {error['input']!r})"
-        elif kind in ("int_type", "float_type", "bool_type", "string_type", "list_type"):
-            message = f"{message.lower()} (got {error['input']!r})"
-        elif "ctx" in error and kind.startswith(("greater", "less")):
+        elif kind.endswith("_type") or kind.startswith(("greater", "less")):
             message = f"{message.lower()} (got {error['input']!r})"
         else:
             message = re.sub(r"^Value error, ", "", message)
