@@ -1,0 +1,141 @@
+"""The training child: `python -m lorawiz.core.train RUN_DIR [--resume]`.
+
+It reads the frozen `RUN_DIR/session.toml`, loads the base model (4-bit NF4 through
+bitsandbytes for QLoRA, or unquantized for plain LoRA), wraps it with the session's LoRA config
+and trains it with trl's `SFTTrainer` or `DPOTrainer`. Everything it has to say goes to
+`events.jsonl` (see `core/events.py`); its stdout/stderr are the run's `train.log`.
+
+Each attempt ends with exactly one terminal event: `done` (all steps, adapter saved), `stopped`
+(SIGTERM: checkpoint and adapter saved) or `error` (exit 1). A kill -9 leaves none; readers call
+that "crashed" and `lorawiz resume` continues from the newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from lorawiz.core.events import DONE, ERROR, EVENTS_FILE, STOPPED, EventWriter
+from lorawiz.core.runs import (
+    ADAPTER_DIR,
+    LOCK_FD_ENV,
+    SESSION_FILE,
+    acquire_lock,
+    newest_checkpoint,
+    write_pid,
+)
+from lorawiz.core.train_callback import EventCallback, StopRequested, StopSignal
+from lorawiz.core.train_model import build_trainer
+
+
+def say(message: str) -> None:
+    """A human line for train.log."""
+    print(f"[lorawiz] {message}", flush=True)
+
+
+def _hold_lock(run_dir: Path) -> int | None:
+    inherited = os.environ.pop(LOCK_FD_ENV, None)
+    if inherited is not None:
+        return int(inherited)
+    return acquire_lock(run_dir)
+
+
+def train(run_dir: Path, *, resume: bool, events: EventWriter, stop: StopSignal) -> int:
+    """One attempt at the run; returns the exit code. Writes the terminal event."""
+    from lorawiz.core.session import load_session
+
+    session = load_session(run_dir / SESSION_FILE)
+    checkpoint = newest_checkpoint(run_dir) if resume else None
+    if resume:
+        say(f"resuming from {checkpoint[1] if checkpoint else 'the beginning (no checkpoint)'}")
+    built = build_trainer(session, run_dir, say=say)
+    callback = EventCallback(
+        events,
+        stop,
+        {
+            "device": built.device.torch_device,
+            "device_name": built.device.name,
+            "trainable_params": built.trainable_params,
+            "total_params": built.total_params,
+            "method": session.method,
+            "model": session.model.name,
+            "quantization": session.model.quantization,
+            "pid": os.getpid(),
+        },
+        resumed_from=(checkpoint[0] if checkpoint else 0) if resume else None,
+        dpo=session.method == "dpo",
+    )
+    trainer = built.trainer
+    trainer.add_callback(callback)
+    from lorawiz.core.devices import peak_memory, reset_peak_memory
+
+    reset_peak_memory(built.device)
+    trainer.train(resume_from_checkpoint=str(checkpoint[1]) if checkpoint else None)
+    stop.training = False  # from here a signal changes nothing: the attempt is ending anyway
+    step = int(trainer.state.global_step)
+    max_steps = int(trainer.state.max_steps)
+    adapter = run_dir / ADAPTER_DIR
+    trainer.model.save_pretrained(str(adapter), safe_serialization=True)
+    built.tokenizer.save_pretrained(str(adapter))
+    memory = peak_memory(built.device)
+    say(f"adapter saved to {adapter}; peak memory {memory or 0:,} bytes")
+    if stop.requested and step < max_steps:
+        saved = run_dir / f"checkpoint-{step}"
+        if not (saved / "trainer_state.json").is_file():
+            trainer._save_checkpoint(trainer.model, trial=None)
+        events.write(STOPPED, step=step, checkpoint=str(saved), adapter=str(adapter))
+        say(f"stopped at step {step}/{max_steps}; checkpoint {saved}")
+    else:
+        events.write(DONE, step=step, adapter=str(adapter), peak_memory=memory)
+        say(f"done: {step} steps")
+    return 0
+
+
+def error_message(exc: BaseException) -> str:
+    """One line: a user's mistake as lorawiz words it, anything else with its type."""
+    from lorawiz.core.errors import LorawizError
+
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    if isinstance(exc, LorawizError):
+        return first
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lorawiz.core.train")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--resume", action="store_true")
+    args = parser.parse_args(argv)
+    run_dir: Path = args.run_dir.absolute()
+
+    stop = StopSignal()
+    stop.install()
+    lock = _hold_lock(run_dir)
+    if lock is None:
+        print(f"lorawiz: {run_dir} is in use by another process", file=sys.stderr)
+        return 2
+    write_pid(run_dir, os.getpid())
+    with EventWriter(run_dir / EVENTS_FILE) as events:
+        try:
+            return train(run_dir, resume=args.resume, events=events, stop=stop)
+        except StopRequested:
+            stop.training = False
+            found = newest_checkpoint(run_dir)
+            step = found[0] if found else 0
+            events.write(STOPPED, step=step, checkpoint=str(found[1]) if found else None)
+            say("stopped before training began")
+            return 0
+        except BaseException as exc:
+            stop.training = False
+            text = traceback.format_exc()
+            print(text, file=sys.stderr, flush=True)
+            events.write(ERROR, message=error_message(exc), traceback=text)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

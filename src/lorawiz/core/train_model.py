@@ -1,0 +1,197 @@
+"""Builds what the training child runs: the (4-bit) base model, the LoRA config and the trl
+trainer, all from a session. Kept apart from `train.py` so the benchmark and tests can build a
+trainer without the process around it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lorawiz.core.devices import DeviceInfo, load_ipex, pick_device
+from lorawiz.core.session import Session
+
+
+@dataclass
+class BuiltTrainer:
+    trainer: Any
+    """A trl SFTTrainer or DPOTrainer, ready for `.train()`."""
+    tokenizer: Any
+    device: DeviceInfo
+    trainable_params: int
+    total_params: int
+    """The base model's parameters, unquantized (as `lorawiz inspect` counts them)."""
+
+
+def quantization_config(device: DeviceInfo) -> Any:
+    """QLoRA's 4-bit NF4 with double quantization; computing in bf16 where it is native."""
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(  # type: ignore[no-untyped-call]
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if device.bf16 else torch.float32,
+    )
+
+
+def lora_config(session: Session) -> Any:
+    from peft import LoraConfig
+
+    targets = session.lora.targets
+    alpha = session.lora.alpha
+    return LoraConfig(
+        r=session.lora.r,
+        # peft annotates lora_alpha as int, but only ever divides by it: keep 16.0 an int,
+        # and a fractional alpha as given.
+        lora_alpha=int(alpha) if float(alpha).is_integer() else alpha,  # type: ignore[arg-type]
+        lora_dropout=session.lora.dropout,
+        target_modules=targets if isinstance(targets, str) else list(targets),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def load_model(session: Session, source: str, device: DeviceInfo) -> Any:
+    """The base model on `device`: 4-bit NF4 prepared for k-bit training, or plain weights."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = torch.bfloat16 if device.bf16 else torch.float32
+    kwargs: dict[str, Any] = {
+        "dtype": dtype,
+        "trust_remote_code": session.model.trust_remote_code,
+    }
+    if session.model.quantization == "nf4":
+        kwargs["quantization_config"] = quantization_config(device)
+        # bitsandbytes quantizes as the weights land on the device.
+        kwargs["device_map"] = {"": device.torch_device}
+    model = AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    if session.model.quantization == "nf4":
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(  # type: ignore[no-untyped-call]
+            model,
+            use_gradient_checkpointing=session.train.gradient_checkpointing,
+            gradient_checkpointing_kwargs={"use_reentrant": False},
+        )
+    return model
+
+
+def load_tokenizer(session: Session, source: str) -> Any:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        source, trust_remote_code=session.model.trust_remote_code
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def training_arguments(session: Session, run_dir: Path, device: DeviceInfo, config_cls: Any) -> Any:
+    """SFTConfig / DPOConfig from the session's [train] (and [dpo]) sections."""
+    train = session.train
+    fields = {field.name for field in dataclasses.fields(config_cls)}
+    kwargs: dict[str, Any] = {
+        "output_dir": str(run_dir),
+        "per_device_train_batch_size": train.batch_size,
+        "gradient_accumulation_steps": train.grad_accum,
+        "learning_rate": train.learning_rate,
+        "lr_scheduler_type": train.lr_scheduler,
+        "logging_steps": train.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": train.save_steps,
+        "seed": train.seed,
+        "data_seed": train.seed,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "use_cpu": device.kind == "cpu",
+        "bf16": device.bf16 and device.kind != "cpu",
+        "max_length": train.max_length,
+    }
+    # transformers 5 takes the warm-up ratio as a float warmup_steps < 1; 4.x as warmup_ratio.
+    if "warmup_ratio" in fields:
+        kwargs["warmup_ratio"] = train.warmup_ratio
+    else:
+        kwargs["warmup_steps"] = train.warmup_ratio
+    # transformers 5 renamed gradient_checkpointing (kept as a deprecated alias).
+    checkpointing = (
+        "activation_checkpointing"
+        if "activation_checkpointing" in fields
+        else "gradient_checkpointing"
+    )
+    kwargs[checkpointing] = train.gradient_checkpointing
+    kwargs[f"{checkpointing}_kwargs"] = {"use_reentrant": False}
+    if train.max_steps is not None:
+        kwargs["max_steps"] = train.max_steps
+    else:
+        kwargs["max_steps"] = -1
+        kwargs["num_train_epochs"] = float(train.epochs or 1)
+    if session.method == "dpo":
+        kwargs["beta"] = session.dpo.beta
+    return config_cls(**kwargs)
+
+
+def build_trainer(
+    session: Session, run_dir: Path, *, say: Callable[[str], None] = print
+) -> BuiltTrainer:
+    """Everything the child needs to call `.train()`, built from the session."""
+    from lorawiz.core.data import training_dataset
+    from lorawiz.core.demo import resolve_model_source
+
+    device = pick_device(session.train.device)
+    say(f"device {device.describe()}")
+    if device.kind == "xpu":
+        say(f"intel-extension-for-pytorch: {load_ipex(device).reason}")
+    source = resolve_model_source(session.model.name)
+    tokenizer = load_tokenizer(session, source)
+    dataset = training_dataset(session.data.source, session.method, split=session.data.split)
+    say(f"data {session.data.source}: {len(dataset)} examples")
+    model = load_model(session, source, device)
+    total = _base_params(session, source, model)
+    peft_config = lora_config(session)
+    if session.method == "dpo":
+        from trl.trainer.dpo_config import DPOConfig
+        from trl.trainer.dpo_trainer import DPOTrainer
+
+        args = training_arguments(session, run_dir, device, DPOConfig)
+        # ref_model=None with a peft_config: the reference is the adapter-disabled model.
+        trainer: Any = DPOTrainer(
+            model=model,
+            ref_model=None,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+        )
+    else:
+        from trl.trainer.sft_config import SFTConfig
+        from trl.trainer.sft_trainer import SFTTrainer
+
+        args = training_arguments(session, run_dir, device, SFTConfig)
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+        )
+    trainable, _ = trainer.model.get_nb_trainable_parameters()
+    say(f"LoRA trains {trainable:,} of {total:,} parameters")
+    return BuiltTrainer(trainer, tokenizer, device, int(trainable), int(total))
+
+
+def _base_params(session: Session, source: str, model: Any) -> int:
+    """Unquantized base parameter count (4-bit weights pack two values per stored element)."""
+    try:
+        from lorawiz.core.inspect import inspect_model
+
+        inspection = inspect_model(source, trust_remote_code=session.model.trust_remote_code)
+        return int(inspection.total_params)
+    except Exception:  # the count is informative; never fail a run over it
+        return int(sum(p.numel() for p in model.parameters()))
