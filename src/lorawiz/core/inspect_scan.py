@@ -85,8 +85,9 @@ def build_meta_model(config: Any, *, trust_remote_code: bool = False) -> Any:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """The exception's message on one line, shortened."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text[:240] if text else type(exc).__name__
 
 
 def moe_conversion(model_type: str) -> str | None:

@@ -111,13 +111,20 @@ def _auto_config(name: str, where: str, trust_remote_code: bool) -> Any:
                 f"{where} runs its own Python code; rerun with --trust-remote-code if you trust it"
             ) from None
         raise ModelError(f"{where} is not a valid config ({_first_line(exc)})") from None
-    except (TypeError, KeyError, AttributeError, OSError) as exc:
+    except Exception as exc:  # config classes validate with many exception types
         raise ModelError(f"{where} is not a valid config ({_first_line(exc)})") from None
 
 
 def _hub_config(repo_id: str, trust_remote_code: bool) -> Any:
     from transformers import AutoConfig
 
+    try:
+        # The local cache first: instant, and works offline for any model fetched before.
+        return AutoConfig.from_pretrained(
+            repo_id, trust_remote_code=trust_remote_code, local_files_only=True
+        )
+    except Exception:  # not cached (or unusable): ask the hub below
+        pass
     try:
         return AutoConfig.from_pretrained(repo_id, trust_remote_code=trust_remote_code)
     except ValueError as exc:
@@ -138,13 +145,14 @@ def _hub_config(repo_id: str, trust_remote_code: bool) -> Any:
 
 
 def _not_fetched(repo_id: str, exc: BaseException) -> ModelError:
+    reason = _first_line(exc).split(". ")[0]
     return ModelError(
-        f"cannot get the config of {repo_id!r} from the Hugging Face hub "
-        f"({type(exc).__name__}: {_first_line(exc)[:160]}); check the id, log in for gated "
-        "models, or download the model and pass its local folder"
+        f"cannot get the config of {repo_id!r} from the Hugging Face hub ({reason}); "
+        "check the id, log in for gated models, or download the model and pass its local folder"
     )
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    """The exception's message on one line, shortened."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return text[:240] if text else type(exc).__name__
