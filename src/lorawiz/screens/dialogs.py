@@ -126,6 +126,11 @@ class OpenSessionScreen(ModalScreen[Path | None]):
                 yield Button("Cancel", id="cancel")
                 yield Button("Open", id="open", variant="primary")
 
+    def on_mount(self) -> None:
+        for options in self.query("#saved-sessions").results(OptionList):
+            options.highlighted = 0
+            options.focus()
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 

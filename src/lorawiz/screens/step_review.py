@@ -20,7 +20,7 @@ def train_command(draft: Draft) -> str:
 
 class ReviewStep(VerticalScroll):
     DEFAULT_CSS = """
-    ReviewStep .row { height: auto; margin-top: 1; }
+    ReviewStep .row { height: auto; margin-bottom: 1; }
     ReviewStep .row Button { margin-right: 1; }
     ReviewStep #review-problems { color: $error; height: auto; }
     ReviewStep #review-toml { border: round $panel; height: auto; padding: 0 1; }
@@ -29,13 +29,13 @@ class ReviewStep(VerticalScroll):
 
     def compose(self) -> ComposeResult:
         yield Label("[b]Review[/b]  The session file and the command that runs it without the UI.")
-        yield Static("", id="review-problems")
-        yield Static("", id="review-toml")
-        yield Label("Equivalent command:")
-        yield Static("", id="review-command")
         with Horizontal(classes="row"):
             yield Button("Save (ctrl+s)", id="save")
             yield Button("Launch (ctrl+l)", id="launch", variant="success")
+        yield Static("", id="review-problems")
+        yield Label("Equivalent command:")
+        yield Static("", id="review-command")
+        yield Static("", id="review-toml")
 
     def show(self, draft: Draft) -> None:
         problems = "\n".join(f"✗ {loc or 'session'}: {msg}" for loc, msg in draft.problems.items())
@@ -51,6 +51,7 @@ class ReviewStep(VerticalScroll):
                 toml = repr(draft.raw)
         from rich.syntax import Syntax
 
+        self.toml = toml
         syntax = Syntax(toml, "toml", background_color="default")
         self.query_one("#review-toml", Static).update(syntax)
         self.query_one("#review-command", Static).update(train_command(draft))

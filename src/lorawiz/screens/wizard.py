@@ -215,7 +215,7 @@ class WizardScreen(Screen[None]):
         problems = self.draft.problems
         for field in self.query(FormField):
             message = problems.get(field.loc)
-            if message is None and field.loc == "train.max_steps":
+            if message is None and field.loc in ("train.max_steps", "train.epochs"):
                 message = problems.get("train")  # "set either max_steps or epochs"
             field.problem = message
         layers = self.query_one(LayersStep)
@@ -486,7 +486,10 @@ class WizardScreen(Screen[None]):
         )
 
     def open_session(self, path: Path) -> None:
+        from lorawiz.core.session import resolve_session_path
+
         try:
+            path = resolve_session_path(path)
             draft = Draft.load(path)
         except LorawizError as exc:
             self.notify(str(exc), title="Cannot open", severity="error")
