@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,18 +9,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, RadioButton, Static
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_tui_support import FakeServices  # noqa: E402
-
-from lorawiz.commands.wizard import build_app  # noqa: E402
-from lorawiz.core.session import Session, load_session, save_session  # noqa: E402
-from lorawiz.screens.draft import DATA, LAYERS, MODEL, REVIEW, TRAINING  # noqa: E402
-from lorawiz.screens.step_review import ReviewStep  # noqa: E402
-from lorawiz.screens.wizard import WizardScreen  # noqa: E402
-from lorawiz.widgets.form_field import FormField  # noqa: E402
-from lorawiz.widgets.layer_table import LayerTable  # noqa: E402
-from lorawiz.widgets.share_bar import ShareBar  # noqa: E402
-from lorawiz.widgets.stepper import Stepper  # noqa: E402
+from lorawiz.commands.wizard import build_app
+from lorawiz.core.session import Session, load_session, save_session
+from lorawiz.screens.draft import DATA, LAYERS, MODEL, REVIEW, TRAINING
+from lorawiz.screens.step_review import ReviewStep
+from lorawiz.screens.wizard import WizardScreen
+from lorawiz.widgets.form_field import FormField
+from lorawiz.widgets.layer_table import LayerTable
+from lorawiz.widgets.share_bar import ShareBar
+from lorawiz.widgets.stepper import Stepper
+from test_tui_support import FakeServices
 
 SIZE = (120, 40)
 
