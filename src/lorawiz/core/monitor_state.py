@@ -142,10 +142,11 @@ class RunFold:
     def _add(self, event: ev.Event) -> None:
         kind = event.get("event")
         moment = _number(event.get("time"))
+        if kind == ev.START:
+            self._close_attempt()  # a crashed attempt ends at its last event, not at this one
         if moment is not None:
             self.last_time = moment
         if kind == ev.START:
-            self._close_attempt()
             self.attempts += 1
             self.terminal = None
             self.error = self.traceback = None
@@ -346,10 +347,12 @@ def tail_lines(path: Path, n: int = 200, block: int = 16_384) -> list[str]:
             data = handle.read()
     except OSError:
         return []
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    # Split on newlines only: progress bars redraw a line with \r, keep what a terminal shows.
+    lines = data.decode("utf-8", errors="replace").split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
     if size > block and lines:
         lines = lines[1:]  # the first line is probably cut
-    # Progress bars redraw with \r: keep what the terminal would show.
     return [line.rsplit("\r", 1)[-1] for line in lines[-n:]]
 
 
