@@ -313,3 +313,12 @@ def test_cli_and_core_imports_stay_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_real_demo_model() -> None:
+    pytest.importorskip("lorawiz.core.demo")
+    inspection = inspect_model("demo")
+    assert inspection.path is not None and (Path(inspection.path) / "config.json").is_file()
+    assert inspection.model_type == "llama"
+    assert inspection.resolve_targets("all-linear") == SEVEN
+    assert 0 < inspection.trainable_share("all-linear", 8) < 1
