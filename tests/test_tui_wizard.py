@@ -193,8 +193,9 @@ async def test_switching_to_dpo_applies_its_defaults(services: FakeServices) -> 
         assert screen.draft.get("lora.r") == 16
         assert screen.draft.get("train.learning_rate") == 5e-5
         assert screen.draft.get("data.source") == "demo-dpo"
-        assert field(pilot, "lora.r").input.value == "16"
         assert field(pilot, "dpo.beta").display
+        await pilot.press("f2")  # built on first visit, with the DPO values
+        assert field(pilot, "lora.r").input.value == "16"
         await pilot.press("f3")
         needs = str(screen.query_one("#data-needs", Static).render())
         assert "preference data" in needs
@@ -247,7 +248,9 @@ async def test_save_and_reopen_round_trip(services: FakeServices, lorawiz_home: 
     again = build_app(session=Path(str(screen.draft.path)), services=services)
     async with again.run_test(size=SIZE) as pilot:
         reopened = wizard(pilot)
+        await pilot.press("f2")
         assert field(pilot, "lora.r").input.value == "32"
+        await pilot.press("f4")
         assert field(pilot, "train.batch_size").input.value == "2"
         assert not reopened.draft.dirty
         assert services.inspected  # a session opens with its model inspected
@@ -265,11 +268,13 @@ async def test_invalid_session_opens_with_problems_on_fields(
     async with app.run_test(size=SIZE) as pilot:
         screen = wizard(pilot)
         assert screen.draft.session is None
-        assert "greater than 0" in str(field(pilot, "lora.r").problem)
-        assert "integer" in str(field(pilot, "train.batch_size").problem)
         assert "did you mean 'alpha'" in screen.draft.problems["lora.alpah"]
         assert {LAYERS, TRAINING} <= screen.query_one(Stepper).with_problems
+        await pilot.press("f2")
+        assert "greater than 0" in str(field(pilot, "lora.r").problem)
         await type_into(pilot, "lora.r", "8")
+        await pilot.press("f4")
+        assert "integer" in str(field(pilot, "train.batch_size").problem)
         await type_into(pilot, "train.batch_size", "4")
         assert list(screen.draft.problems) == ["lora.alpah"]
 
@@ -300,8 +305,9 @@ async def test_opening_a_session_with_unsaved_changes_asks_first(
         await pilot.click("#yes")
         await pilot.pause()
         assert screen.draft.method == "dpo"
-        assert field(pilot, "lora.r").input.value == "16"
         assert not screen.draft.dirty
+        await pilot.press("f2")
+        assert field(pilot, "lora.r").input.value == "16"
 
 
 async def test_quitting_with_unsaved_changes_asks(services: FakeServices) -> None:

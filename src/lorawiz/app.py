@@ -149,9 +149,7 @@ class LorawizApp(App[None]):
         from lorawiz.screens.wizard import WizardScreen
 
         if draft is None:
-            from lorawiz.core.session import Session
-
-            draft = Draft.of(Session())
+            draft = Draft.deferred()
         self.push_screen(WizardScreen(draft, inspect=inspect))
 
     def open_monitor(self, run_dir: Path) -> None:

@@ -10,10 +10,12 @@ import copy
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lorawiz.core.errors import SessionError
-from lorawiz.core.session import Session
+
+if TYPE_CHECKING:
+    from lorawiz.core.session import Session
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,8 +45,21 @@ class Draft:
     session: Session | None = None
     problems: dict[str, str] = field(default_factory=dict)
 
+    validated: bool = False
+    """False for a draft made with `deferred()`, until `validate()` runs."""
+
     def __post_init__(self) -> None:
-        self.validate()
+        if self.raw:
+            self.validate()
+
+    @classmethod
+    def deferred(cls) -> Draft:
+        """The default session, validated later: an empty file means every default.
+
+        Building the Session model imports pydantic (~0.2 s); the first screen does not wait
+        for it. Call `validate(normalize=True)` (off the UI thread) to fill the defaults in.
+        """
+        return cls({}, saved={})
 
     @classmethod
     def of(cls, session: Session, path: Path | None = None) -> Draft:
@@ -63,10 +78,7 @@ class Draft:
         except tomllib.TOMLDecodeError as exc:
             raise SessionError(f"{path}: not valid TOML ({exc}); fix the file and retry") from None
         draft = cls(raw, path=path, saved=copy.deepcopy(raw))
-        if draft.session is not None:
-            # Fill the method defaults in, so every field shows its value.
-            draft.raw = draft.session.to_dict()
-            draft.saved = copy.deepcopy(draft.raw)
+        draft.validate(normalize=True)  # fill the method defaults in, so every field shows one
         return draft
 
     @property
@@ -96,7 +108,11 @@ class Draft:
         node[parts[-1]] = value
         self.validate()
 
-    def validate(self) -> Session | None:
+    def validate(self, *, normalize: bool = False) -> Session | None:
+        """Validate `raw`; with `normalize`, a valid draft gets every default filled in."""
+        from lorawiz.core.session import Session
+
+        self.validated = True
         try:
             self.session = Session.from_dict(self.raw)
             self.problems = {}
@@ -106,6 +122,9 @@ class Draft:
             for problem in exc.problems:
                 loc = str(getattr(problem, "loc", ""))
                 self.problems.setdefault(loc, str(getattr(problem, "message", problem)))
+        if normalize and self.session is not None:
+            self.raw = self.session.to_dict()
+            self.saved = copy.deepcopy(self.raw)
         return self.session
 
     def switch_method(self, method: str) -> None:

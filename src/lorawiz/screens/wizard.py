@@ -11,13 +11,14 @@ import contextlib
 import copy
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import (
     Button,
     Checkbox,
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from lorawiz.app import LorawizApp
 
 STEP_IDS = ("step-model", "step-layers", "step-data", "step-training", "step-review")
+STEP_PANES: tuple[type[Widget], ...] = (ModelStep, LayersStep, DataStep, TrainingStep, ReviewStep)
+PaneT = TypeVar("PaneT", bound=Widget)
 
 
 class WizardScreen(Screen[None]):
@@ -84,21 +87,23 @@ class WizardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Stepper(list(STEPS), id="stepper")
+        # Only the first step is built now; the others on first visit (start-up time scales
+        # with the number of widgets styled before the first frame).
         with ContentSwitcher(initial=STEP_IDS[MODEL]):
             yield ModelStep(id=STEP_IDS[MODEL])
-            yield LayersStep(id=STEP_IDS[LAYERS])
-            yield DataStep(id=STEP_IDS[DATA])
-            yield TrainingStep(id=STEP_IDS[TRAINING])
-            yield ReviewStep(id=STEP_IDS[REVIEW])
         with Horizontal(id="nav"):
             yield Button("‹ Back", id="back")
             yield Static("", id="nav-hint")
             yield Button("Next ›", id="next", variant="primary")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.fill_from_draft()
-        self.show_step(self.step)
+        await self.show_step(self.step)
+        if not self.draft.validated:
+            # After the first frame is on screen: the import would compete with it for the GIL.
+            self.set_timer(0.05, self.load_defaults)
+            return
         self.load_recent()
         if self.draft.problems:
             count = len(self.draft.problems)
@@ -109,11 +114,44 @@ class WizardScreen(Screen[None]):
         if self.inspect_on_mount:
             self.start_inspection()
 
+    @work(thread=True, group="defaults", exit_on_error=False)
+    def load_defaults(self) -> None:
+        """Import the session model off the UI thread (pydantic costs ~0.2 s) and fill the
+        default session in, so the first screen never waits for it."""
+        from lorawiz.core.session import Session, list_sessions
+
+        defaults = Session().to_dict()
+        list_sessions()
+        self.app.call_from_thread(self._defaults_loaded, defaults)
+
+    def _defaults_loaded(self, defaults: dict[str, Any]) -> None:
+        draft = self.draft
+        edited = draft.raw  # whatever the user typed in the first instant wins
+        draft.raw = _merged(defaults, edited)
+        draft.saved = copy.deepcopy(defaults)
+        draft.validate()
+        self.fill_from_draft()
+        self.load_recent()
+        if self.inspect_on_mount:
+            self.start_inspection()
+
     # ------------------------------------------------------------------ steps
 
-    def show_step(self, index: int) -> None:
+    def pane(self, kind: type[PaneT]) -> PaneT | None:
+        """A step's pane, or None while that step has not been visited yet."""
+        for found in self.query(kind).results(kind):
+            return found
+        return None
+
+    async def show_step(self, index: int) -> None:
         self.step = max(0, min(len(STEPS) - 1, index))
-        self.query_one(ContentSwitcher).current = STEP_IDS[self.step]
+        switcher = self.query_one(ContentSwitcher)
+        if self.pane(STEP_PANES[self.step]) is None:
+            await switcher.mount(STEP_PANES[self.step](id=STEP_IDS[self.step]))
+            self.fill_from_draft()
+            if self.step == LAYERS and self.inspection is not None:
+                self._show_layers()
+        switcher.current = STEP_IDS[self.step]
         self.query_one(Stepper).current = self.step
         self.query_one("#back", Button).disabled = self.step == MODEL
         next_button = self.query_one("#next", Button)
@@ -129,7 +167,6 @@ class WizardScreen(Screen[None]):
             else:
                 self.refresh_share()
         elif self.step == DATA:
-            self.query_one(DataStep).show_method(self.draft.method)
             self.start_preview()
         elif self.step == TRAINING and not self.devices_detected:
             self.devices_detected = True
@@ -142,29 +179,29 @@ class WizardScreen(Screen[None]):
         name = self.draft.path.name if self.draft.path else "unsaved session"
         return name + (" •" if self.draft.dirty else "")
 
-    def action_next(self) -> None:
+    async def action_next(self) -> None:
         if self.step == REVIEW:
-            self.action_launch()
+            await self.action_launch()
         else:
-            self.show_step(self.step + 1)
+            await self.show_step(self.step + 1)
 
-    def action_back(self) -> None:
-        self.show_step(self.step - 1)
+    async def action_back(self) -> None:
+        await self.show_step(self.step - 1)
 
-    def action_go(self, index: int) -> None:
-        self.show_step(index)
+    async def action_go(self, index: int) -> None:
+        await self.show_step(index)
 
     @on(Button.Pressed, "#next")
-    def _next_pressed(self) -> None:
-        self.action_next()
+    async def _next_pressed(self) -> None:
+        await self.action_next()
 
     @on(Button.Pressed, "#back")
-    def _back_pressed(self) -> None:
-        self.action_back()
+    async def _back_pressed(self) -> None:
+        await self.action_back()
 
     @on(Stepper.StepSelected)
-    def _step_selected(self, event: Stepper.StepSelected) -> None:
-        self.show_step(event.index)
+    async def _step_selected(self, event: Stepper.StepSelected) -> None:
+        await self.show_step(event.index)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         for index, name in enumerate(STEPS):
@@ -177,7 +214,10 @@ class WizardScreen(Screen[None]):
         yield SystemCommand("Use the demo model", "Set the model to demo", self._use_demo)
 
     def _goer(self, index: int) -> Any:
-        return lambda: self.show_step(index)
+        async def go() -> None:
+            await self.show_step(index)
+
+        return go
 
     # ------------------------------------------------------------------ draft <-> widgets
 
@@ -189,23 +229,31 @@ class WizardScreen(Screen[None]):
         trust = self.query_one("#trust-remote-code", Checkbox)
         with trust.prevent(Checkbox.Changed):
             trust.value = bool(draft.get("model.trust_remote_code", False))
-        training = self.query_one(TrainingStep)
-        training.show_method(draft.method)
-        for select_id, loc, default in (
-            ("#quantization", "model.quantization", "nf4"),
-            ("#device", "train.device", "auto"),
-        ):
-            select: Select[str] = self.query_one(select_id, Select)
-            value = draft.get(loc, default)
-            # A value the file has but the options lack is shown as a problem instead.
-            with select.prevent(Select.Changed), contextlib.suppress(Exception):
-                select.value = value
-        self.query_one(DataStep).show_method(draft.method)
+        training = self.pane(TrainingStep)
+        if training is not None:
+            training.show_method(draft.method)
+            for select_id, loc, default in (
+                ("#quantization", "model.quantization", "nf4"),
+                ("#device", "train.device", "auto"),
+            ):
+                select: Select[str] = training.query_one(select_id, Select)
+                value = draft.get(loc, default)
+                # A value the file has but the options lack is shown as a problem instead.
+                with select.prevent(Select.Changed), contextlib.suppress(Exception):
+                    select.value = value
+        data = self.pane(DataStep)
+        if data is not None:
+            data.show_method(draft.method)
         if self.inspection is not None:
-            self.query_one(LayersStep).show_inspection(
-                self.inspection, draft.get("lora.r"), draft.get("lora.targets")
-            )
+            self._show_layers()
         self.show_problems()
+
+    def _show_layers(self) -> None:
+        layers = self.pane(LayersStep)
+        if layers is not None:
+            layers.show_inspection(
+                self.inspection, self.draft.get("lora.r"), self.draft.get("lora.targets")
+            )
 
     def edit(self, loc: str, value: Any) -> None:
         self.draft.set(loc, value)
@@ -218,18 +266,22 @@ class WizardScreen(Screen[None]):
             if message is None and field.loc in ("train.max_steps", "train.epochs"):
                 message = problems.get("train")  # "set either max_steps or epochs"
             field.problem = message
-        layers = self.query_one(LayersStep)
-        layers.show_targets_problem(problems.get("lora.targets"))
+        layers = self.pane(LayersStep)
+        if layers is not None:
+            layers.show_targets_problem(problems.get("lora.targets"))
         self.query_one(Stepper).with_problems = self.draft.problem_steps()
         self.refresh_share()
-        if self.step == REVIEW:
-            self.query_one(ReviewStep).show(self.draft)
+        review = self.pane(ReviewStep)
+        if self.step == REVIEW and review is not None:
+            review.show(self.draft)
         self.sub_title = f"{STEPS[self.step]} — {self.session_label}"
 
     def refresh_share(self) -> None:
-        self.query_one(LayersStep).update_share(
-            self.inspection, self.draft.get("lora.targets"), self.draft.get("lora.r")
-        )
+        layers = self.pane(LayersStep)
+        if layers is not None:
+            layers.update_share(
+                self.inspection, self.draft.get("lora.targets"), self.draft.get("lora.r")
+            )
 
     @on(FormField.Edited)
     def _field_edited(self, event: FormField.Edited) -> None:
@@ -307,9 +359,7 @@ class WizardScreen(Screen[None]):
         self.inspection = inspection
         self.inspected_name = name
         self.query_one(ModelStep).show_inspection(inspection)
-        self.query_one(LayersStep).show_inspection(
-            inspection, self.draft.get("lora.r"), self.draft.get("lora.targets")
-        )
+        self._show_layers()
         self.refresh_share()
 
     def _inspection_failed(self, name: str, message: str) -> None:
@@ -373,7 +423,9 @@ class WizardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="data", exit_on_error=False)
     def preview_data(self, source: str, method: str, model: str, max_length: int) -> None:
         services = self.lorawiz.services
-        step = self.query_one(DataStep)
+        step = self.pane(DataStep)
+        if step is None:
+            return
         try:
             preview = services.preview_data(source, method)
         except Exception as exc:
@@ -392,7 +444,9 @@ class WizardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="devices", exit_on_error=False)
     def detect_devices(self) -> None:
-        step = self.query_one(TrainingStep)
+        step = self.pane(TrainingStep)
+        if step is None:
+            return
         try:
             devices = self.lorawiz.services.detect_devices()
         except Exception as exc:
@@ -498,7 +552,7 @@ class WizardScreen(Screen[None]):
         self.draft = draft
         self.previewed = None
         self.fill_from_draft()
-        self.show_step(self.step)
+        self.call_later(self.show_step, self.step)
         if draft.problems:
             self.notify(
                 f"{len(draft.problems)} problem(s) in {path.name}, shown on the fields.",
@@ -512,12 +566,12 @@ class WizardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ launch
 
-    def action_launch(self) -> None:
+    async def action_launch(self) -> None:
         if self.draft.session is None:
-            self.show_step(REVIEW)
+            await self.show_step(REVIEW)
             self.notify("Fix the problems shown first.", title="Cannot launch", severity="error")
             return
-        self.query_one("#launch", Button).disabled = True
+        self._set_launch_disabled(True)
         self.notify("Launching the training process…")
         self.launch(copy.deepcopy(self.draft.session))
 
@@ -526,8 +580,12 @@ class WizardScreen(Screen[None]):
         self.action_save()
 
     @on(Button.Pressed, "#launch")
-    def _launch_pressed(self) -> None:
-        self.action_launch()
+    async def _launch_pressed(self) -> None:
+        await self.action_launch()
+
+    def _set_launch_disabled(self, disabled: bool) -> None:
+        for button in self.query("#launch").results(Button):
+            button.disabled = disabled
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False)
     def launch(self, session: Any) -> None:
@@ -539,12 +597,22 @@ class WizardScreen(Screen[None]):
         self.app.call_from_thread(self._launched, run_dir)
 
     def _launched(self, run_dir: Path) -> None:
-        self.query_one("#launch", Button).disabled = False
+        self._set_launch_disabled(False)
         self.lorawiz.open_monitor(Path(run_dir))
 
     def _launch_failed(self, message: str) -> None:
-        self.query_one("#launch", Button).disabled = self.draft.session is None
+        self._set_launch_disabled(self.draft.session is None)
         self.notify(message, title="Launch failed", severity="error")
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _message(exc: BaseException) -> str:
