@@ -43,6 +43,9 @@ LOCK_FD_ENV = "LORAWIZ_LOCK_FD"
 """The child finds the launcher's lock descriptor under this environment variable."""
 
 ACTIVE = frozenset({"starting", "running"})
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+_EXIT_PATIENCE = 10.0
+"""Seconds to let an ended child's last threads exit (and drop the lock)."""
 FINISHED_STATUS = {DONE: "done", STOPPED: "stopped", ERROR: "failed"}
 
 # Children this process launched, reaped as soon as they end (so none lingers as a zombie).
@@ -124,15 +127,23 @@ def is_run_dir(path: Path) -> bool:
 # ---------------------------------------------------------------------------- lock and pid
 
 
-def acquire_lock(run_dir: Path) -> int | None:
-    """An fd holding the exclusive run lock, or None if another process holds it."""
+def acquire_lock(run_dir: Path, patience: float = 0.0) -> int | None:
+    """An fd holding the exclusive run lock, or None if another process holds it.
+
+    `patience` retries for that many seconds: a child whose main thread has ended (and wrote
+    its terminal event) can hold the lock a moment longer while its last threads exit.
+    """
     fd = os.open(run_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
 
 
 def _lock_held(run_dir: Path) -> bool:
@@ -330,17 +341,23 @@ def _spawn(run_dir: Path, lock_fd: int, *, resume: bool) -> subprocess.Popen[byt
     command = [sys.executable, "-m", "lorawiz.core.train", str(run_dir)]
     if resume:
         command.append("--resume")
+    # The child starts with SIGTERM/SIGINT blocked and unblocks them once its handler is in
+    # place: a stop that lands while Python is still starting becomes a clean `stopped`.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     with open(run_dir / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in the terminal and closing it never reach the child
-            pass_fds=(lock_fd,),
-            env=env,
-            close_fds=True,
-        )
+        try:
+            proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # the terminal's Ctrl-C and hang-up never reach it
+                pass_fds=(lock_fd,),
+                env=env,
+                close_fds=True,
+            )
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     _CHILDREN[proc.pid] = proc
     write_pid(run_dir, proc.pid)
     return proc
@@ -395,7 +412,7 @@ def resume(run_dir: Path) -> Path:
     run_dir = Path(run_dir).expanduser().absolute()
     status = run_status(run_dir)
     _check_resumable(status)
-    fd = acquire_lock(run_dir)
+    fd = acquire_lock(run_dir, patience=_EXIT_PATIENCE)
     if fd is None:
         raise RunError(f"{run_dir} is still running; stop it first or wait")
     try:
@@ -437,6 +454,11 @@ def wait(run_dir: Path, timeout: float | None = None, poll: float = 0.2) -> RunS
     while True:
         status = run_status(run_dir)
         if not status.active:
+            # The terminal event is written; give the process's last threads time to exit,
+            # so a resume right after this finds the lock free.
+            fd = acquire_lock(Path(run_dir), patience=_EXIT_PATIENCE)
+            if fd is not None:
+                os.close(fd)
             return status
         if deadline is not None and time.monotonic() > deadline:
             raise TimeoutError(f"{run_dir} still {status.status} after {timeout}s")

@@ -74,7 +74,7 @@ def train(run_dir: Path, *, resume: bool, events: EventWriter, stop: StopSignal)
 
     reset_peak_memory(built.device)
     trainer.train(resume_from_checkpoint=str(checkpoint[1]) if checkpoint else None)
-    stop.training = False  # from here a signal changes nothing: the attempt is ending anyway
+    stop.interruptible = False  # a signal from here on changes nothing: the attempt is ending
     step = int(trainer.state.global_step)
     max_steps = int(trainer.state.max_steps)
     adapter = run_dir / ADAPTER_DIR
@@ -112,25 +112,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     run_dir: Path = args.run_dir.absolute()
 
-    stop = StopSignal()
-    stop.install()
     lock = _hold_lock(run_dir)
     if lock is None:
         print(f"lorawiz: {run_dir} is in use by another process", file=sys.stderr)
         return 2
     write_pid(run_dir, os.getpid())
+    stop = StopSignal()
     with EventWriter(run_dir / EVENTS_FILE) as events:
         try:
+            stop.install()  # a stop sent while we started is delivered (and raised) here
             return train(run_dir, resume=args.resume, events=events, stop=stop)
         except StopRequested:
-            stop.training = False
             found = newest_checkpoint(run_dir)
             step = found[0] if found else 0
             events.write(STOPPED, step=step, checkpoint=str(found[1]) if found else None)
             say("stopped before training began")
             return 0
         except BaseException as exc:
-            stop.training = False
+            stop.interruptible = False
             text = traceback.format_exc()
             print(text, file=sys.stderr, flush=True)
             events.write(ERROR, message=error_message(exc), traceback=text)

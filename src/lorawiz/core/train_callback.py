@@ -25,8 +25,11 @@ DPO_KEYS = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/ac
 _SUMMARY_KEYS = ("train_runtime", "train_loss")
 
 
-class StopRequested(Exception):
-    """SIGTERM arrived before training began: nothing to finish, end the attempt now."""
+class StopRequested(BaseException):
+    """SIGTERM arrived before training began: nothing to finish, end the attempt now.
+
+    A BaseException, like KeyboardInterrupt, so library code catching Exception while the model
+    loads cannot swallow it."""
 
 
 class StopSignal:
@@ -34,17 +37,22 @@ class StopSignal:
 
     def __init__(self) -> None:
         self.requested = False
-        self.training = False
-        """Set once the training loop runs: from then on a signal waits for the step's end."""
+        self.interruptible = True
+        """True while loading: a signal raises StopRequested at once. Cleared when the training
+        loop starts (a signal then waits for the step's end) and never set again."""
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
+        # The launcher starts us with both blocked (see runs._spawn); a stop that arrived while
+        # Python was starting is delivered to the handler right here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         already = self.requested
         self.requested = True
-        if not self.training and not already:
+        if self.interruptible and not already:
+            self.interruptible = False  # one StopRequested, then the attempt winds down
             raise StopRequested(signal.Signals(signum).name)
 
 
@@ -90,7 +98,7 @@ class EventCallback(TrainerCallback):
             fields["resumed_from"] = self.resumed_from
         self.events.write(START, **fields)
         self.started = True
-        self.stop.training = True
+        self.stop.interruptible = False
         if self.stop.requested:  # a signal landed between loading and the first step
             control.should_training_stop = True
 
