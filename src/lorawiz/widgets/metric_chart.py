@@ -69,9 +69,9 @@ class MetricChart(PlotextPlot):
             has_data = True
             drawn += len(xs)
             if line.color:
-                plt.plot(xs, ys, label=line.label, marker="braille", color=line.color)
+                plt.plot(xs, ys, label=line.label, marker="hd", color=line.color)
             else:
-                plt.plot(xs, ys, label=line.label, marker="braille")
+                plt.plot(xs, ys, label=line.label, marker="hd")
         self.points_drawn = drawn
         if not has_data:
             return Text("waiting for the first logged step…", style="dim")
