@@ -12,14 +12,14 @@ from lorawiz.core.monitor_state import format_bytes
 from lorawiz.widgets.form_field import FormField
 
 DEVICE_KINDS = ("auto", "xpu", "cuda", "cpu")
-QUANTIZATION = [("nf4 — QLoRA, 4-bit NormalFloat", "nf4"), ("none — plain LoRA", "none")]
+QUANTIZATION = [("nf4 (QLoRA 4-bit)", "nf4"), ("none (plain LoRA)", "none")]
 
 
 def device_options(devices: list[Any]) -> list[tuple[str, str]]:
     """Select options: auto first, then detected devices (XPU first), then the rest."""
     order = {"xpu": 0, "cuda": 1, "cpu": 2}
     found = sorted(devices, key=lambda d: order.get(str(d.kind), 3))
-    options = [("auto — the best detected device", "auto")]
+    options = [("auto (best detected)", "auto")]
     seen = set()
     for device in found:
         if device.kind in seen or device.kind not in DEVICE_KINDS:
