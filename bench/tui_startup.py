@@ -129,6 +129,10 @@ def write_run(run_dir: Path, steps: int) -> None:
                 "rewards/accuracies": 0.5 + step / (2 * steps),
             }
             handle.write(json.dumps(event) + "\n")
+        # A finished run: the App's reader goes quiet after its first pass, so it does not
+        # compete with the redraws being timed.
+        done = {"event": "done", "time": t0 + steps * 0.5 + 1, "step": steps, "adapter": "a"}
+        handle.write(json.dumps(done) + "\n")
 
 
 async def redraw(steps: int, repeats: int) -> dict[str, float]:
@@ -155,6 +159,8 @@ async def redraw(steps: int, repeats: int) -> dict[str, float]:
         app = build_app(monitor=run_dir, services=Quiet())
         times, chart_times = [], []
         async with app.run_test(size=(160, 50)) as pilot:
+            while app.run_snapshot is None or app.run_snapshot.step < steps:
+                await pilot.pause(0.1)  # the reader's first pass over the file
             await pilot.pause(0.5)
             screen = app.screen
             charts = list(screen.query(MetricChart))
