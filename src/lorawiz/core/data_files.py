@@ -34,10 +34,10 @@ def read_text(path: Path) -> str:
         ) from None
 
 
-def _json_rows(path: Path, text: str, *, first_line: int = 1) -> list[dict[str, Any]]:
-    """JSON lines: one object per non-blank line."""
+def _json_rows(path: Path, text: str, lines: list[int] | None = None) -> list[dict[str, Any]]:
+    """JSON lines: one object per non-blank line; their line numbers are appended to `lines`."""
     rows: list[dict[str, Any]] = []
-    for number, line in enumerate(text.splitlines(), start=first_line):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -53,6 +53,8 @@ def _json_rows(path: Path, text: str, *, first_line: int = 1) -> list[dict[str, 
                 'line must be one object such as {"text": "..."}'
             )
         rows.append(value)
+        if lines is not None:
+            lines.append(number)
     return rows
 
 
@@ -89,7 +91,8 @@ def _json_document(path: Path, text: str) -> list[dict[str, Any]]:
     raise DataError(f"{path}: holds a JSON {type(value).__name__}; give a list of objects")
 
 
-def _from_rows(path: Path, rows: list[dict[str, Any]]) -> Any:
+def _from_rows(path: Path, rows: list[dict[str, Any]], lines: list[int] | None = None) -> Any:
+    """An in-memory Dataset of `rows`; `lines` (their line numbers) name a bad row."""
     import datasets
 
     # Dataset.from_list takes its columns from the first row; gather every key so a column that
@@ -101,10 +104,33 @@ def _from_rows(path: Path, rows: list[dict[str, Any]]) -> Any:
     try:
         return datasets.Dataset.from_dict(table)
     except Exception as exc:  # pyarrow refuses mixed types in one column
+        where = _first_mixed(table, lines)
         raise DataError(
-            f"{path}: a column holds values of different types ({_first_line(exc)}); make each "
-            "column one type"
+            f"{path}: {where or 'a column holds values of different types'} "
+            f"({_first_line(exc)}); make each column one type"
         ) from None
+
+
+def _first_mixed(table: dict[str, list[Any]], lines: list[int] | None) -> str | None:
+    """Where a column first changes type: "line 7: 'output' is int, but line 1 has str"."""
+
+    def name(index: int) -> str:
+        return f"line {lines[index]}" if lines else f"row {index + 1}"
+
+    for column, values in table.items():
+        first: tuple[int, type] | None = None
+        for index, value in enumerate(values):
+            if value is None:
+                continue
+            kind = float if type(value) is int else type(value)  # ints and floats mix fine
+            if first is None:
+                first = (index, kind)
+            elif kind is not first[1]:
+                return (
+                    f"{name(index)}: {column!r} is {type(value).__name__}, but "
+                    f"{name(first[0])} has {type(values[first[0]]).__name__}"
+                )
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -115,7 +141,8 @@ def read_file(path: Path) -> Any:
     """One local file as an in-memory `datasets.Dataset` (possibly empty)."""
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        return _from_rows(path, _json_rows(path, read_text(path)))
+        lines: list[int] = []
+        return _from_rows(path, _json_rows(path, read_text(path), lines), lines)
     if suffix == ".json":
         return _from_rows(path, _json_document(path, read_text(path)))
     if suffix == ".csv":
