@@ -11,15 +11,21 @@ and the median time from starting the command to the first logged step.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/inspect.py would shadow the standard library's `inspect` (Python puts this script's
+# folder first on sys.path), breaking torch and transformers imports.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+
 import argparse
 import json
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 PLAIN_SCRIPT = r"""
 import json, sys, time
@@ -49,15 +55,22 @@ model = AutoModelForCausalLM.from_pretrained(
 )
 model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg["gc"])
 
-def to_messages(row):
-    prompt = row["instruction"] + ("\n\n" + row["input"] if row["input"] else "")
-    return {"messages": [
-        {"role": "user", "content": prompt},
-        {"role": "assistant", "content": row["output"]},
-    ]}
+ALPACA = ("Below is an instruction that describes a task, paired with an input that provides "
+          "further context. Write a response that appropriately completes the request.\n\n"
+          "### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n### Response:\n")
+ALPACA_NO_INPUT = ("Below is an instruction that describes a task. Write a response that "
+                   "appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n"
+                   "### Response:\n")
+
+def to_prompt_completion(row):  # the Stanford Alpaca prompt
+    template = ALPACA if row["input"].strip() else ALPACA_NO_INPUT
+    return {"prompt": template.format(**row), "completion": row["output"]}
 
 data = load_dataset("json", data_files=cfg["data"], split="train")
-data = data.map(to_messages, remove_columns=data.column_names)
+data = data.map(to_prompt_completion, remove_columns=data.column_names)
+if cfg.get("check"):
+    print(json.dumps({"rows": data.to_list()}), flush=True)
+    sys.exit(0)
 args = SFTConfig(
     output_dir=cfg["out"], max_steps=cfg["steps"], per_device_train_batch_size=cfg["batch"],
     max_length=cfg["max_length"], learning_rate=cfg["lr"], logging_steps=1, save_strategy="no",
@@ -112,6 +125,23 @@ def run_plain(config: dict[str, object], env: dict[str, str]) -> dict[str, float
     return {"speed": _speed(times), "first_step": times[0] - start, "total": time.time() - start}
 
 
+def _check_same_data(config: dict[str, object], env: dict[str, str]) -> None:
+    """The plain script's own data mapping yields exactly lorawiz's training rows."""
+    from lorawiz.core.data import training_dataset
+
+    result = subprocess.run(
+        [sys.executable, "-c", PLAIN_SCRIPT, "0", json.dumps({**config, "check": True})],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    plain = json.loads(result.stdout.strip().splitlines()[-1])["rows"]
+    ours = training_dataset("demo-sft", "sft").to_list()
+    if plain != ours:
+        raise SystemExit("the plain script's data differs from lorawiz's; fix the benchmark")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=30)
@@ -162,6 +192,7 @@ def main() -> None:
         "alpha": session.lora.alpha,
         "dropout": session.lora.dropout,
     }
+    _check_same_data(config, env)
     print(
         f"QLoRA SFT on the demo model, {options.steps} steps, batch {options.batch}, "
         f"max_length {options.max_length}, {options.reps} reps each, alternating",

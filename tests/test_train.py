@@ -36,7 +36,7 @@ def sft_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> dict[
     home = tmp_path_factory.mktemp("sft-home")
     env = {**os.environ, "LORAWIZ_HOME": str(home), "LORAWIZ_CACHE": str(demo_cache)}
     session_file = home / "sft.toml"
-    session = demo_session("sft", max_steps=SFT_STEPS, save_steps=5)
+    session = demo_session("sft", max_steps=SFT_STEPS, save_steps=5, learning_rate=2e-3)
     session_file.write_text(session.to_toml(), encoding="utf-8")
     run_dir = home / "run"
     result = subprocess.run(
@@ -141,18 +141,21 @@ def test_runs_json_lists_the_finished_run(
 
 
 def test_dpo_margins_rise(tmp_path: Path) -> None:
-    session = demo_session("dpo", max_steps=12, save_steps=100)
+    # DPO margins per batch are noisy; batch 4 over 16 steps rises clearly (the run is seeded).
+    session = demo_session(
+        "dpo", max_steps=16, save_steps=100, batch_size=4, max_length=128, learning_rate=1e-3
+    )
     run_dir = runs.launch(session, tmp_path / "dpo")
     status = runs.wait(run_dir, timeout=300)
     assert status.status == "done", (run_dir / "train.log").read_text()[-3000:]
     (start,) = events_of(run_dir, "start")
     assert start["method"] == "dpo"
     logs = events_of(run_dir, "log")
-    assert [e["step"] for e in logs] == list(range(1, 13))
+    assert [e["step"] for e in logs] == list(range(1, 17))
     keys = ("rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies")
     for event in logs:
         assert all(isinstance(event[k], float) for k in keys), event
     margins = [e["rewards/margins"] for e in logs]
-    assert mean(margins[-3:]) > mean(margins[:3]), margins
-    assert margins[-1] > 0
+    assert mean(margins[-8:]) > mean(margins[:4]) + 0.05, margins
+    assert margins[0] == 0.0  # the adapter starts as a no-op: policy == reference
     assert (run_dir / "adapter" / "adapter_model.safetensors").is_file()
