@@ -27,7 +27,7 @@ from lorawiz.core.runs import (
     newest_checkpoint,
     write_pid,
 )
-from lorawiz.core.train_callback import EventCallback, StopRequested, StopSignal
+from lorawiz.core.train_callback import StopRequested, StopSignal, event_callback
 from lorawiz.core.train_model import build_trainer
 
 
@@ -52,7 +52,7 @@ def train(run_dir: Path, *, resume: bool, events: EventWriter, stop: StopSignal)
     if resume:
         say(f"resuming from {checkpoint[1] if checkpoint else 'the beginning (no checkpoint)'}")
     built = build_trainer(session, run_dir, say=say)
-    callback = EventCallback(
+    callback = event_callback(
         events,
         stop,
         {

@@ -12,11 +12,12 @@ import math
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+from typing import TYPE_CHECKING, Any
 
 from lorawiz.core.events import CHECKPOINT, LOG, START, EventWriter
+
+if TYPE_CHECKING:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
 
 # Log keys every `log` event carries (None when the Trainer did not report one).
 LOG_KEYS = ("loss", "learning_rate", "epoch", "grad_norm")
@@ -66,8 +67,11 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-class EventCallback(TrainerCallback):
-    """Writes the run's events; asks for a checkpoint and a stop when `stop.requested`."""
+class EventHooks:
+    """Writes the run's events; asks for a checkpoint and a stop when `stop.requested`.
+
+    The Trainer hooks only; `event_callback` mixes them into a `TrainerCallback` (imported
+    there, so this module stays light to import)."""
 
     def __init__(
         self,
@@ -147,3 +151,20 @@ class EventCallback(TrainerCallback):
         path = Path(str(args.output_dir)) / f"checkpoint-{state.global_step}"
         self.saved_steps.append(state.global_step)
         self.events.write(CHECKPOINT, step=state.global_step, path=str(path))
+
+
+def event_callback(
+    events: EventWriter,
+    stop: StopSignal,
+    start_fields: dict[str, Any],
+    *,
+    resumed_from: int | None = None,
+    dpo: bool = False,
+) -> EventHooks:
+    """The `TrainerCallback` that writes the run's events."""
+    from transformers import TrainerCallback
+
+    class EventCallback(EventHooks, TrainerCallback):
+        pass
+
+    return EventCallback(events, stop, start_fields, resumed_from=resumed_from, dpo=dpo)
