@@ -47,7 +47,9 @@ def test_demo_model_is_created_once_and_reused(demo_cache: Path) -> None:
     assert [p.name for p in demo_cache.iterdir() if p.name.startswith(".")] == []
 
 
+@pytest.mark.slow
 def test_demo_model_is_deterministic(tmp_path: Path) -> None:
+    """A second build from scratch (seconds of pre-training) gives byte-identical files."""
     cached = ensure_demo_model()
     again = tmp_path / "again"
     again.mkdir()
