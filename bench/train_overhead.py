@@ -220,6 +220,14 @@ def main() -> None:
     print(f"lorawiz train : {ours['speed']:.3f} steps/s (median)")
     print(f"plain trl     : {plain['speed']:.3f} steps/s (median)")
     print(f"ratio         : {ours['speed'] / plain['speed']:.3f} (goal >= 0.95)")
+    # Each rep runs the two back to back: the median of per-rep ratios is less sensitive to
+    # other load on the machine drifting in and out than the ratio of medians.
+    pairs = [
+        a["speed"] / b["speed"]
+        for a, b in zip(results["lorawiz"], results["plain trl"], strict=True)
+    ]
+    listed = ", ".join(f"{r:.3f}" for r in pairs)
+    print(f"per-rep ratios: {listed}; median {statistics.median(pairs):.3f}")
     print(
         f"command to first logged step: lorawiz {ours['first_step']:.1f}s, "
         f"plain script {plain['first_step']:.1f}s (medians)"
