@@ -162,6 +162,9 @@ async def test_runs_list_reattaches(services: FakeServices, tmp_path: Path) -> N
     async with app.run_test(size=SIZE) as pilot:
         table = pilot.app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 1)
+        # Columns fit their cells from the first frame (auto widths settle only on idle).
+        assert [c.get_render_width(table) - 2 for c in table.ordered_columns][:3] == [3, 7, 4]
+        assert "back" not in {b.binding.action for b in app.screen.active_bindings.values()}
         table.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, MonitorScreen))

@@ -18,6 +18,7 @@ from lorawiz.core.monitor_state import (
     format_bytes,
     format_count,
     format_duration,
+    session_info,
     steps_per_second,
     tail_lines,
 )
@@ -109,3 +110,26 @@ def test_small_helpers(tmp_path: Path) -> None:
     tail = tail_lines(log, 3)
     assert tail == ["line 4998", "line 4999", "90%"]
     assert tail_lines(tmp_path / "missing.log") == []
+
+
+def test_waiting_run_shows_its_frozen_session(tmp_path: Path) -> None:
+    """Before the child's start event, method, model and max_steps come from session.toml."""
+    (tmp_path / "session.toml").write_text(
+        'version = 1\nmethod = "dpo"\n[model]\nname = "demo"\n[train]\nmax_steps = 16\n'
+    )
+    assert session_info(tmp_path / "session.toml") == {
+        "method": "dpo",
+        "model": "demo",
+        "max_steps": 16,
+    }
+    assert session_info(tmp_path / "missing.toml") == {}
+    fold = RunFold(tmp_path)
+    waiting = fold.snapshot()
+    assert (waiting.status, waiting.method, waiting.model, waiting.max_steps) == (
+        WAITING,
+        "dpo",
+        "demo",
+        16,
+    )
+    fold.add([start(max_steps=20)])
+    assert fold.snapshot().max_steps == 20  # the start event wins

@@ -63,9 +63,14 @@ async def test_every_step_by_keyboard_buttons_and_stepper(services: FakeServices
         screen = wizard(pilot)
         assert screen.step == MODEL
         stepper = screen.query_one(Stepper)
+        assert app.focused is field(pilot, "model.name").input
+        # Each step puts the cursor on its first control, so typing goes somewhere visible.
+        focused = {LAYERS: "layer-list", DATA: "field-data-source-input", TRAINING: "method"}
+        focused[REVIEW] = "launch"
         for expected in (LAYERS, DATA, TRAINING, REVIEW):
             await pilot.press("ctrl+n")
             assert screen.step == expected == stepper.current
+            assert app.focused is not None and app.focused.id == focused[expected]
         await pilot.press("ctrl+b")
         assert screen.step == TRAINING
         await pilot.click("#back")
@@ -77,6 +82,8 @@ async def test_every_step_by_keyboard_buttons_and_stepper(services: FakeServices
         await pilot.click(Stepper, offset=(x, 0))
         assert screen.step == REVIEW
         assert 'targets = "all-linear"' in screen.query_one(ReviewStep).toml
+        summary = str(screen.query_one("#review-summary", Static).render())
+        assert "SFT on demo (nf4) · LoRA r=8 on all-linear · data demo-sft" in summary
         command = str(screen.query_one("#review-command", Static).render())
         assert command.startswith("lorawiz train")
 

@@ -73,3 +73,15 @@ async def test_widgets_render_at_a_fixed_size() -> None:
         svg = app.export_screenshot()
     for text in ("Layers", "trainable", "q_proj", "step"):
         assert text in svg
+
+
+def test_step_axis_ticks_are_whole_round_steps() -> None:
+    from lorawiz.widgets.metric_chart import step_ticks
+
+    assert step_ticks(1, 2) == [1, 2]
+    assert step_ticks(1, 13) == [1, 5, 10]
+    assert step_ticks(1, 60) == [1, 20, 40, 60]
+    assert step_ticks(1, 100_000) == [1, 20_000, 40_000, 60_000, 80_000, 100_000]
+    assert step_ticks(1, 7) == [2, 4, 6]
+    assert step_ticks(5, 5) == [5]
+    assert step_ticks(3.5, 3.7) == []

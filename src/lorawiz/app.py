@@ -96,7 +96,8 @@ class LorawizApp(App[None]):
     TITLE = "lorawiz"
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Hidden: each screen shows its own Quit (`q` on the monitor and runs list).
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
         Binding("ctrl+r", "runs", "Runs"),
     ]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from bisect import bisect_right
 from collections import deque
@@ -102,6 +103,29 @@ class RunSnapshot:
         return self.status in (RUNNING, WAITING)
 
 
+def session_info(path: Path) -> dict[str, Any]:
+    """method, model and max_steps from a run's frozen `session.toml`; {} when unreadable."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    info: dict[str, Any] = {}
+    method = data.get("method")
+    if isinstance(method, str):
+        info["method"] = method
+    model = data.get("model")
+    if isinstance(model, dict) and isinstance(model.get("name"), str):
+        info["model"] = model["name"]
+    train = data.get("train")
+    if isinstance(train, dict) and _integer(train.get("max_steps")):
+        info["max_steps"] = train["max_steps"]
+    return info
+
+
 class RunFold:
     """Accumulates events into series; `snapshot()` freezes the current state.
 
@@ -129,6 +153,9 @@ class RunFold:
         self.finished_elapsed = 0.0
         self.recent: deque[tuple[float, int]] = deque(maxlen=RATE_WINDOW)
         self._cache: dict[str, Series] = {}
+        # Until the child's start event (seconds away: it imports torch first), show what the
+        # frozen session says; the start event overrides it.
+        self.info.update(session_info(Path(run_dir) / "session.toml"))
 
     def add(self, events: Iterable[ev.Event]) -> bool:
         """Fold new events in; returns whether anything changed."""

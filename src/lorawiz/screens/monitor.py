@@ -61,12 +61,17 @@ def stats_markup(snapshot: RunSnapshot) -> str:
     resumed = (
         f" · resumed from {snapshot.resumed_from}" if snapshot.resumed_from is not None else ""
     )
+    about = [snapshot.method.upper() or "?", snapshot.model or "?"]
+    about.append(f"device {snapshot.device}" if snapshot.device else "device …")
+    if snapshot.trainable_params:
+        about.append(f"{snapshot.trainable_params:,} trainable")
+    if snapshot.memory:
+        about.append(f"memory {format_bytes(snapshot.memory)}")
     return (
         f"[b {style}]{STATUS_WORDS.get(snapshot.status, snapshot.status)}[/]{resumed}\n"
         f"step {steps} · {rate} steps/s\n"
         f"elapsed {format_duration(snapshot.elapsed)} · ETA {format_duration(snapshot.eta)}\n"
-        f"{snapshot.method or '?'} · {snapshot.model or '?'} · device {snapshot.device or '?'}"
-        f" · memory {format_bytes(snapshot.memory)}"
+        + _escape(" · ".join(about))
     )
 
 
@@ -95,7 +100,8 @@ class MonitorScreen(Screen[None]):
     MonitorScreen #stats { width: 1fr; height: auto; }
     MonitorScreen #actions { width: auto; height: auto; }
     MonitorScreen #actions Button { margin-left: 1; }
-    MonitorScreen ProgressBar { padding: 0 1; }
+    MonitorScreen ProgressBar { padding: 0 1; width: 1fr; }
+    MonitorScreen ProgressBar Bar { width: 1fr; }
     MonitorScreen #charts { grid-size: 2; grid-columns: 2fr 1fr; height: 1fr; }
     MonitorScreen #side-charts { height: 1fr; }
     MonitorScreen #chart-loss { row-span: 1; }

@@ -56,8 +56,12 @@ class RunsScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "runs"
-        self.query_one(DataTable).add_columns(*COLUMNS)
         self.load_runs()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":  # nothing to go back to when `lorawiz monitor` opened here
+            return len(self.app.screen_stack) > 2
+        return True
 
     def action_refresh_runs(self) -> None:
         self.load_runs()
@@ -73,9 +77,14 @@ class RunsScreen(Screen[None]):
 
     def _show_runs(self, runs: list[Any]) -> None:
         table = self.query_one(DataTable)
-        table.clear()
-        for run in runs:
-            table.add_row(*run_row(run), key=str(run.run_dir))
+        table.clear(columns=True)
+        rows = [run_row(run) for run in runs]
+        # Explicit widths: auto widths are settled on idle, and a frame drawn before that
+        # can stay on screen with every column cut to its title.
+        for index, title in enumerate(COLUMNS):
+            table.add_column(title, width=max([len(title), *(len(row[index]) for row in rows)]))
+        for run, row in zip(runs, rows, strict=True):
+            table.add_row(*row, key=str(run.run_dir))
         note = self.query_one("#runs-note", Static)
         if runs:
             note.update("Enter opens a run's live panels (quitting them never stops the run).")

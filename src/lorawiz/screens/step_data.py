@@ -11,7 +11,10 @@ from textual.widgets import Button, DataTable, Label, LoadingIndicator, Static
 from lorawiz.widgets.form_field import FormField
 
 NEEDS = {
-    "sft": "SFT trains on text: a `text` column, `messages` (chat), or `prompt` + `completion`.",
+    "sft": (
+        "SFT reads `instruction` + `input` + `output` (Alpaca), `messages` (chat), "
+        "`prompt` + `completion`, or a `text` column."
+    ),
     "dpo": "DPO needs preference data: `prompt`, `chosen` and `rejected` columns (try demo-dpo).",
 }
 CELL_WIDTH = 40
@@ -52,7 +55,10 @@ class DataStep(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Label("[b]Which data?[/b]  A .json/.jsonl/.csv/.parquet file, a hub id, or a demo.")
+        yield Label(
+            "[b]Which data?[/b]  A .json/.jsonl/.csv/.parquet file, a hub id, or a demo.",
+            classes="lead",
+        )
         with Horizontal(classes="row"):
             yield Button("demo-sft", id="data-demo-sft")
             yield Button("demo-dpo", id="data-demo-dpo")
@@ -75,18 +81,24 @@ class DataStep(VerticalScroll):
         self.query_one("#data-format", Static).update(f"Reading {source}…")
 
     def show_preview(self, preview: Any) -> None:
-        rows = f"{preview.num_rows:,} rows" if preview.num_rows is not None else "rows: ?"
+        count = f"{preview.num_rows:,} rows" if preview.num_rows is not None else "rows: ?"
         self.query_one("#data-format", Static).update(
-            f"format [b]{preview.format}[/b] · {rows} · columns {', '.join(preview.columns)}"
+            f"format [b]{preview.format}[/b] · {count} · columns {', '.join(preview.columns)}"
         )
         table = self.query_one("#data-rows", DataTable)
         table.clear(columns=True)
-        table.add_columns(*preview.columns)
-        for row in preview.rows:
-            if isinstance(row, dict):
-                table.add_row(*(cell(row.get(column, "")) for column in preview.columns))
-            else:
-                table.add_row(*(cell(value) for value in row))
+        rows = [
+            [cell(row.get(column, "")) for column in preview.columns]
+            if isinstance(row, dict)
+            else [cell(value) for value in row]
+            for row in preview.rows
+        ]
+        # Explicit widths: auto widths are settled on idle, and a frame drawn before that
+        # can stay on screen with every column cut to its title.
+        for index, column in enumerate(preview.columns):
+            width = max([len(column), *(len(row[index]) for row in rows if index < len(row))])
+            table.add_column(column, width=width)
+        table.add_rows(rows)
         self.query_one("#token-stats", Static).update("Counting tokens…")
         self.query_one("#truncation-warning", Static).update("")
 

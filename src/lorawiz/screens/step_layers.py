@@ -56,7 +56,9 @@ class LayersStep(VerticalScroll):
     """
 
     def compose(self) -> ComposeResult:
-        yield Label("[b]Which layers does LoRA adapt?[/b]  QLoRA adapts all linear layers.")
+        yield Label(
+            "[b]Which layers does LoRA adapt?[/b]  QLoRA adapts all linear layers.", classes="lead"
+        )
         yield ShareBar(id="share")
         with Horizontal(classes="row"):
             yield Button("All linear", id="preset-all")

@@ -36,7 +36,7 @@ class ModelStep(VerticalScroll):
     ModelStep #model-main { width: 2fr; height: auto; }
     ModelStep #model-side { width: 1fr; height: auto; padding-left: 2; }
     ModelStep .row { height: auto; }
-    ModelStep .row Button { margin-right: 1; }
+    ModelStep .row Button { margin-right: 1; min-width: 11; }
     ModelStep #inspect-progress { height: 1; display: none; }
     ModelStep.-inspecting #inspect-progress { display: block; }
     ModelStep #model-summary { margin-top: 1; padding: 0 1; border: round $panel; height: auto; }
@@ -46,7 +46,10 @@ class ModelStep(VerticalScroll):
     def compose(self) -> ComposeResult:
         with Horizontal(id="model-columns"):
             with Vertical(id="model-main"):
-                yield Label("[b]Which model?[/b]  A local folder, a Hugging Face hub id, or demo.")
+                yield Label(
+                    "[b]Which model?[/b]  A local folder, a Hugging Face hub id, or demo.",
+                    classes="lead",
+                )
                 yield FormField("Model", "model.name", placeholder="demo, ./my-model or org/name")
                 with Horizontal(classes="row"):
                     yield Button("Use demo", id="use-demo")

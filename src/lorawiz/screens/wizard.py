@@ -48,6 +48,8 @@ if TYPE_CHECKING:
 
 STEP_IDS = ("step-model", "step-layers", "step-data", "step-training", "step-review")
 STEP_PANES: tuple[type[Widget], ...] = (ModelStep, LayersStep, DataStep, TrainingStep, ReviewStep)
+# Where the cursor goes when a step is shown, first match that can take it.
+STEP_FOCUS = (("Input",), ("SelectionList",), ("Input",), ("RadioSet",), ("#launch", "#save"))
 PaneT = TypeVar("PaneT", bound=Widget)
 
 
@@ -60,13 +62,17 @@ class WizardScreen(Screen[None]):
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+o", "open", "Open"),
         Binding("ctrl+l", "launch", "Launch"),
+        # The App's ctrl+q is hidden so screens with their own `q` show one Quit; show it here.
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),
         *(Binding(f"f{i + 1}", f"go({i})", name, show=False) for i, name in enumerate(STEPS)),
     ]
 
     DEFAULT_CSS = """
-    WizardScreen ContentSwitcher { height: 1fr; padding: 1 2; }
+    WizardScreen ContentSwitcher { height: 1fr; padding: 1 2 0 2; }
     WizardScreen ContentSwitcher > * { height: 1fr; }
-    WizardScreen #nav { height: 3; padding: 0 2; }
+    WizardScreen .lead { width: 1fr; height: auto; }
+    WizardScreen #nav { height: 1; padding: 0 2; background: $boost; }
+    WizardScreen #nav Button { min-width: 12; }
     WizardScreen #nav-hint { width: 1fr; content-align: center middle; color: $text-muted; }
     """
 
@@ -92,9 +98,9 @@ class WizardScreen(Screen[None]):
         with ContentSwitcher(initial=STEP_IDS[MODEL]):
             yield ModelStep(id=STEP_IDS[MODEL])
         with Horizontal(id="nav"):
-            yield Button("‹ Back", id="back")
+            yield Button("‹ Back", id="back", compact=True)
             yield Static("", id="nav-hint")
-            yield Button("Next ›", id="next", variant="primary")
+            yield Button("Next ›", id="next", variant="primary", compact=True)
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -157,9 +163,7 @@ class WizardScreen(Screen[None]):
         next_button = self.query_one("#next", Button)
         next_button.label = "Launch ›" if self.step == REVIEW else f"{STEPS[self.step + 1]} ›"
         next_button.variant = "success" if self.step == REVIEW else "primary"
-        self.query_one("#nav-hint", Static).update(
-            f"step {self.step + 1} of {len(STEPS)} · ctrl+n next · ctrl+b back · ctrl+p commands"
-        )
+        self.query_one("#nav-hint", Static).update(f"step {self.step + 1} of {len(STEPS)}")
         self.sub_title = f"{STEPS[self.step]} — {self.session_label}"
         if self.step == LAYERS:
             if self.inspection is None or self.inspected_name != self.draft.get("model.name"):
@@ -172,7 +176,16 @@ class WizardScreen(Screen[None]):
             self.devices_detected = True
             self.detect_devices()
         elif self.step == REVIEW:
-            self.query_one(ReviewStep).show(self.draft)
+            self.query_one(ReviewStep).show(self.draft, self.inspection)
+        self.focus_step()
+
+    def focus_step(self) -> None:
+        """Put the cursor on the step's first control (the pane itself only scrolls)."""
+        for selector in STEP_FOCUS[self.step]:
+            for widget in self.query(f"#{STEP_IDS[self.step]} {selector}").results(Widget):
+                if widget.focusable:
+                    widget.focus()
+                    return
 
     @property
     def session_label(self) -> str:
@@ -273,7 +286,7 @@ class WizardScreen(Screen[None]):
         self.refresh_share()
         review = self.pane(ReviewStep)
         if self.step == REVIEW and review is not None:
-            review.show(self.draft)
+            review.show(self.draft, self.inspection)
         self.sub_title = f"{STEPS[self.step]} — {self.session_label}"
 
     def refresh_share(self) -> None:

@@ -7,6 +7,7 @@ widget's width before plotting: a 100,000-step run costs the same redraw as a 20
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -15,6 +16,25 @@ from textual.reactive import reactive
 from textual_plotext import PlotextPlot
 
 from lorawiz.core.monitor_state import Series, downsample
+
+
+def step_ticks(first: float, last: float, most: int = 6) -> list[int]:
+    """Whole-number ticks for a step axis from `first` to `last`, at most `most`, on a round
+    gap (1, 2, 5, 10, 20, 50 …): the axis never reads 1.25 or 4.5 steps."""
+    lo, hi = math.ceil(first), math.floor(last)
+    if hi <= lo:
+        return [lo] if hi == lo else []
+    gap, scale = 1, 1
+    while (hi - lo) / gap > most - 1:
+        for factor in (2, 5, 10):
+            gap = factor * scale
+            if (hi - lo) / gap <= most - 1:
+                break
+        scale *= 10
+    ticks = list(range(math.ceil(lo / gap) * gap, hi + 1, gap))
+    if not ticks or ticks[0] - lo >= gap * 0.75:
+        ticks.insert(0, lo)  # the first step logged, unless a round tick sits right by it
+    return ticks[:most]
 
 
 @dataclass(frozen=True)
@@ -62,12 +82,14 @@ class MetricChart(PlotextPlot):
         width = max(10, self.size.width - 12)  # the y-axis labels take ~12 cells
         drawn = 0
         has_data = False
+        first, last = math.inf, -math.inf
         for line in self.lines:
             xs, ys = downsample(line.series.steps, line.series.values, width)
             if not xs:
                 continue
             has_data = True
             drawn += len(xs)
+            first, last = min(first, xs[0]), max(last, xs[-1])
             if line.color:
                 plt.plot(xs, ys, label=line.label, marker="hd", color=line.color)
             else:
@@ -75,6 +97,7 @@ class MetricChart(PlotextPlot):
         self.points_drawn = drawn
         if not has_data:
             return Text("waiting for the first logged step…", style="dim")
+        plt.xticks([float(tick) for tick in step_ticks(first, last)])
         plt.xlabel("step")
         if self.ylabel:
             plt.ylabel(self.ylabel)
