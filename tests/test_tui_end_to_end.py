@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
+
 import pytest
+from textual.widgets import Static
 
 from lorawiz.commands.wizard import build_app
 from lorawiz.widgets.metric_chart import MetricChart
 from test_tui_wizard import field, type_into, until
-
-pytest.importorskip("torch")
-pytest.importorskip("lorawiz.core.data")  # launching validates the data set
 
 
 @pytest.mark.slow
@@ -36,7 +37,15 @@ async def test_demo_launch_trains_and_the_chart_fills() -> None:
         assert snapshot is not None
         assert snapshot.status == "done", snapshot.error
         assert snapshot.step == 4
+        # What was typed in the wizard is what ran.
+        run_dir = Path(snapshot.run_dir)
+        assert "max_steps = 4" in (run_dir / "session.toml").read_text()
+        assert snapshot.adapter and (run_dir / "adapter").is_dir()
+        losses = snapshot.get("loss").values
+        assert len(losses) == 4 and all(math.isfinite(v) and v > 0 for v in losses)
         await pilot.pause()
         loss = monitor.query_one("#chart-loss", MetricChart)
-        assert len(loss.lines[0].series) >= 1
-        assert loss.points_drawn >= 1
+        assert loss.lines[0].series.values == losses
+        assert loss.points_drawn == 4
+        stats = str(monitor.query_one("#stats", Static).render())
+        assert stats.startswith("done") and "step 4/4" in stats
