@@ -179,3 +179,23 @@ def test_plain_view_lines() -> None:
     assert state.eta() == pytest.approx(6.0)  # 1 s per step, 6 steps left
     state.add({"event": "log", "time": 5.0, "step": 5, "loss": 0.2, "rewards/margins": 0.5})
     assert state.margins == [0.5]
+
+
+def test_moe_experts_with_dropout_are_refused_before_training(tmp_path: Path) -> None:
+    """peft wraps Mixtral's fused experts as parameters, which it refuses with dropout > 0."""
+    from transformers import MixtralConfig
+
+    folder = tmp_path / "tiny-mixtral"
+    MixtralConfig(
+        vocab_size=64,
+        hidden_size=64,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        num_local_experts=2,
+        num_experts_per_tok=1,
+    ).save_pretrained(folder)
+    text = _with(SFT, '"demo"', json.dumps(str(folder))) + "[lora]\ndropout = 0.05\n"
+    output = _train_refused(tmp_path, _session_file(tmp_path, text), "dropout = 0", "w1")
+    assert "lora.dropout" in output

@@ -237,3 +237,20 @@ def test_deepseek_dense_mlp_is_not_targeted_by_peft() -> None:
     assert {layer.group for layer in inspection.layers if layer.name == "gate_proj"} == {
         "experts/router"
     }
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_parameter_flag_predicts_peft_dropout_refusal(arch: str) -> None:
+    """`LinearLayer.parameter` marks exactly what peft wraps as parameters (dropout 0 only)."""
+    inspection = _inspection(arch)
+    needs_zero = any(layer.parameter for layer in inspection.selected_layers("all-linear"))
+    config = peft.LoraConfig(
+        r=4, target_modules="all-linear", lora_dropout=0.05, task_type="CAUSAL_LM"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if needs_zero:
+            with pytest.raises(ValueError, match="dropout"):
+                peft.get_peft_model(_real_model(arch), config)
+        else:
+            peft.get_peft_model(_real_model(arch), config)

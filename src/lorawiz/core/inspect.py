@@ -51,6 +51,9 @@ class LinearLayer:
 
     peft needs all of them targeted together and trains the fused weight at rank
     r × (1 + len(fused_with)); the cost is split evenly between the names."""
+    parameter: bool = False
+    """peft adapts it through parameter targeting (its ParamWrapper: mixture-of-experts weights
+    and routers), which only works with lora dropout 0."""
 
     def lora_params(self, r: int) -> int:
         """Parameters LoRA adds to all `count` modules at rank `r` (A: in×r, B: r×out, no bias)."""

@@ -141,13 +141,18 @@ def scan_model(model: Any) -> tuple[list[LinearLayer], list[str]]:
     renamed = _MOE_TARGETS.get(family or "", {})
     fused = _MOE_FUSED.get(family or "", {})
 
-    counts: dict[tuple[str, str, int, int, tuple[str, ...]], int] = {}
+    counts: dict[tuple[str, str, int, int, tuple[str, ...], bool], int] = {}
     excluded: dict[str, None] = {}
 
     def add(
-        name: str, group: str, n: int, shape: tuple[int, int], fused_with: Iterable[str]
+        name: str,
+        group: str,
+        n: int,
+        shape: tuple[int, int],
+        fused_with: Iterable[str],
+        parameter: bool = False,
     ) -> None:
-        key = (name, group, shape[0], shape[1], tuple(fused_with))
+        key = (name, group, shape[0], shape[1], tuple(fused_with), parameter)
         counts[key] = counts.get(key, 0) + n
 
     for name, module in model.named_modules():
@@ -162,7 +167,8 @@ def scan_model(model: Any) -> tuple[list[LinearLayer], list[str]]:
                 targeted_param = True
                 names = fused.get(new, (old,))
                 in_f, out_f, experts = _param_shape(module, param.shape, len(names))
-                add(old, "experts/router", experts, (in_f, out_f), (n for n in names if n != old))
+                others = (n for n in names if n != old)
+                add(old, "experts/router", experts, (in_f, out_f), others, parameter=True)
         if isinstance(module, nn.Linear | Conv1D):
             if module is head:
                 excluded[name] = None
@@ -177,8 +183,8 @@ def scan_model(model: Any) -> tuple[list[LinearLayer], list[str]]:
             excluded[f"{pattern(name)} ({kind}, not a Linear: peft skips it)"] = None
 
     layers = [
-        LinearLayer(name, group, count, in_f, out_f, fused_with)
-        for (name, group, in_f, out_f, fused_with), count in counts.items()
+        LinearLayer(name, group, count, in_f, out_f, fused_with, parameter)
+        for (name, group, in_f, out_f, fused_with, parameter), count in counts.items()
     ]
     layers.sort(key=lambda layer: GROUPS.index(layer.group))  # stable: model order within a group
     return layers, list(excluded)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lorawiz.core.errors import LorawizError, RunError
+from lorawiz.core.errors import LorawizError, RunError, SessionError
 from lorawiz.core.events import DONE, ERROR, EVENTS_FILE, START, STOPPED, TERMINAL, read_events
 from lorawiz.core.paths import runs_dir
 
@@ -326,7 +326,14 @@ def validate(session: Session) -> None:
         raise RunError('quantization = "nf4" needs bitsandbytes; pip install bitsandbytes')
     source = resolve_model_source(session.model.name)
     inspection = inspect_model(source, trust_remote_code=session.model.trust_remote_code)
-    inspection.resolve_targets(session.lora.targets)
+    by_parameter = [
+        layer.name for layer in inspection.selected_layers(session.lora.targets) if layer.parameter
+    ]
+    if by_parameter and session.lora.dropout != 0:
+        raise SessionError(
+            f"lora.dropout: peft adapts the mixture-of-experts weights {', '.join(by_parameter)} "
+            "only with dropout = 0; set [lora] dropout = 0 or leave those targets out"
+        )
     dataset = training_dataset(session.data.source, session.method, split=session.data.split)
     if len(dataset) == 0:
         from lorawiz.core.errors import DataError
