@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from lorawiz.app import LorawizApp
+
+SHORT_SCREEN = 32
+"""Rows below which the monitor gives the log fewer lines (80x24 still shows the charts)."""
 
 STATUS_STYLE = {
     WAITING: "$text-muted",
@@ -99,7 +102,7 @@ class MonitorScreen(Screen[None]):
     MonitorScreen #top { height: auto; padding: 0 1; }
     MonitorScreen #stats { width: 1fr; height: auto; }
     MonitorScreen #actions { width: auto; height: auto; }
-    MonitorScreen #actions Button { margin-left: 1; }
+    MonitorScreen #actions Button { margin: 0 0 0 1; min-width: 10; }
     MonitorScreen ProgressBar { padding: 0 1; width: 1fr; }
     MonitorScreen ProgressBar Bar { width: 1fr; }
     MonitorScreen #charts { grid-size: 2; grid-columns: 2fr 1fr; height: 1fr; }
@@ -113,6 +116,8 @@ class MonitorScreen(Screen[None]):
     MonitorScreen.-error #error { display: block; }
     MonitorScreen #log { height: 8; border: round $panel; }
     MonitorScreen #hint { color: $text-muted; padding: 0 1; height: 1; }
+    MonitorScreen.-short #log { height: 4; }
+    MonitorScreen.-short #hint { display: none; }
     """
 
     def __init__(self, run_dir: Path) -> None:
@@ -129,10 +134,10 @@ class MonitorScreen(Screen[None]):
         yield Header()
         with Horizontal(id="top"):
             yield Static("", id="stats")
-            with Horizontal(id="actions"):
-                yield Button("Stop", id="stop", variant="error")
-                yield Button("Resume", id="resume", variant="success")
-                yield Button("Runs", id="runs")
+            with Vertical(id="actions"):
+                yield Button("Stop", id="stop", variant="error", compact=True)
+                yield Button("Resume", id="resume", variant="success", compact=True)
+                yield Button("Runs", id="runs", compact=True)
         yield ProgressBar(id="progress", show_eta=False)
         yield Static("", id="error")
         with Grid(id="charts"):
@@ -148,6 +153,11 @@ class MonitorScreen(Screen[None]):
             id="hint",
         )
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # A short terminal keeps the charts tall: fewer log lines, and the footer's
+        # "Quit (run continues)" stands in for the reattach hint.
+        self.set_class(event.size.height < SHORT_SCREEN, "-short")
 
     def on_mount(self) -> None:
         self.sub_title = str(self.run_dir)
