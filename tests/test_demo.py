@@ -48,12 +48,15 @@ def test_demo_model_is_created_once_and_reused(demo_cache: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_model_is_deterministic(tmp_path: Path) -> None:
-    """A second build from scratch (seconds of pre-training) gives byte-identical files."""
+def test_demo_model_is_deterministic(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """A second build from scratch (seconds of pre-training) gives byte-identical files, and
+    prints nothing: it happens inside other commands, whose output must stay theirs."""
     cached = ensure_demo_model()
     again = tmp_path / "again"
     again.mkdir()
+    capfd.readouterr()
     demo._build(again)
+    assert capfd.readouterr() == ("", "")
     assert digests(again) == digests(cached)
 
 

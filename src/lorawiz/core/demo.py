@@ -174,7 +174,17 @@ def _build(folder: Path) -> None:
     tokenizer = _train_tokenizer()
     tokenizer.save_pretrained(folder)
     model = _create_model(tokenizer)
-    model.save_pretrained(folder)
+    from transformers.utils import logging as hf_logging
+
+    # transformers 5 draws a "Writing model shards" bar on stderr; the demo is created inside
+    # other commands (`lorawiz train`, the wizard), whose output must stay theirs.
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(folder)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
     (folder / _MARKER).write_text(
         json.dumps({"recipe": DEMO_MODEL_DIR, "seed": _SEED}) + "\n", encoding="utf-8"
     )
