@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from lorawiz.cli import app
 from lorawiz.core import runs
-from lorawiz.core.errors import RunError
+from lorawiz.core.errors import DataError, RunError
 from lorawiz.core.events import EventWriter
 from test_train_support import demo_session, events_of, wait_for_event
 
@@ -123,6 +123,110 @@ def test_second_launch_into_a_live_run_is_refused(tmp_path: Path) -> None:
         assert sorted(p.name for p in run_dir.iterdir()) == before
     finally:
         runs.stop(run_dir, timeout=60)
+
+
+def _tree(folder: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_refused_launch_leaves_nothing_and_exits_2_in_one_line(tmp_path: Path) -> None:
+    """The child validates; its refusal comes back as the same error, and the folder goes."""
+    bad = demo_session("sft", max_steps=4)
+    bad = bad.model_copy(
+        update={"data": bad.data.model_copy(update={"source": str(tmp_path / "no.jsonl")})}
+    )
+    run_dir = tmp_path / "deep" / "run"
+    with pytest.raises(DataError, match=r"no\.jsonl"):
+        runs.launch(bad, run_dir)
+    assert not (tmp_path / "deep").exists()  # every folder the launch made is gone again
+
+    empty = tmp_path / "empty"  # a folder the user made: it stays, as empty as it was
+    empty.mkdir()
+    with pytest.raises(DataError):
+        runs.launch(bad, empty)
+    assert empty.is_dir() and list(empty.iterdir()) == []
+
+    # The CLI, as a user runs it: exit 2, one line, no traceback, nothing written.
+    session_file = tmp_path / "bad.toml"
+    session_file.write_text(bad.to_toml(), encoding="utf-8")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lorawiz.cli",
+            "train",
+            str(session_file),
+            "--run-dir",
+            str(run_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 2, output
+    assert "\n" not in output and "no.jsonl" in output and "Traceback" not in output, output
+    assert not (tmp_path / "deep").exists()
+
+
+def test_refused_resume_removes_nothing(tmp_path: Path) -> None:
+    session = demo_session("sft", max_steps=4)
+    session = session.model_copy(
+        update={"data": session.data.model_copy(update={"source": str(tmp_path / "gone.jsonl")})}
+    )
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / runs.SESSION_FILE).write_text(session.to_toml())
+    with EventWriter(run_dir / "events.jsonl") as events:
+        events.write("start", max_steps=4)
+        events.write("stopped", step=1, checkpoint=None)
+    (run_dir / "checkpoint-1").mkdir()
+    (run_dir / "checkpoint-1" / "trainer_state.json").write_text("{}")
+    kept = {k: v for k, v in _tree(run_dir).items() if k not in (runs.PID_FILE, runs.LOG_FILE)}
+    with pytest.raises(DataError, match=r"gone\.jsonl"):
+        runs.resume(run_dir)
+    after = _tree(run_dir)
+    assert {k: v for k, v in after.items() if k in kept} == kept
+    assert runs.run_status(run_dir).status == "stopped"
+
+
+_LAUNCH_AND_LIST_IMPORTS = """
+import json, sys
+from pathlib import Path
+from lorawiz.core import runs
+from lorawiz.core.session import load_session
+run_dir = runs.launch(load_session(sys.argv[1]), Path(sys.argv[2]))
+heavy = sorted(m for m in ("torch", "transformers", "datasets", "peft", "trl") if m in sys.modules)
+print(json.dumps({"run_dir": str(run_dir), "heavy": heavy}))
+"""
+
+
+@pytest.mark.slow
+def test_launch_imports_nothing_heavy_in_the_parent(tmp_path: Path) -> None:
+    """The point of validating in the child: the launcher never pays for torch & co."""
+    session_file = tmp_path / "s.toml"
+    session_file.write_text(demo_session("sft", max_steps=STEPS).to_toml(), encoding="utf-8")
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "-c", _LAUNCH_AND_LIST_IMPORTS, str(session_file), str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    try:
+        assert result.returncode == 0, result.stderr[-3000:]
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        assert report["heavy"] == []
+        assert report["run_dir"] == str(run_dir)
+        assert runs.run_status(run_dir).status in ("starting", "running")
+    finally:
+        if runs.run_status(run_dir).active:
+            runs.stop(run_dir, timeout=60)
+    assert runs.run_status(run_dir).status == "stopped"
 
 
 # ---------------------------------------------------------------------------- status logic

@@ -10,6 +10,14 @@ and hands the very same lock to the child (an inherited descriptor), which holds
 exits. So two launches into one folder can never both start, with no window in between.
 Liveness is read from `pid.json` (pid and process create time, so a reused pid is not mistaken
 for the run) without touching the lock.
+
+Validation: the launcher stays light (it never imports torch, transformers or datasets). The
+child checks the session first (device, model, targets, data: `validate`) and answers over a
+pipe (`LORAWIZ_HANDSHAKE_FD`) with one JSON line: `{"ok": true}`, or `{"ok": false, "error":
+CLASS, "message": LINE}` and exit 2 without writing any event. The launcher waits for that
+answer; on a refusal it removes what it created and raises the same LorawizError, so a bad
+session still ends `lorawiz train` with exit 2, one line and nothing left behind. What the
+child loaded while validating (the dataset above all) is what it trains on.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lorawiz.core.errors import LorawizError, RunError, SessionError
+from lorawiz.core.errors import LorawizError, RunError
 from lorawiz.core.events import DONE, ERROR, EVENTS_FILE, START, STOPPED, TERMINAL, read_events
 from lorawiz.core.paths import runs_dir
 
@@ -41,11 +49,17 @@ PID_FILE = "pid.json"
 ADAPTER_DIR = "adapter"
 LOCK_FD_ENV = "LORAWIZ_LOCK_FD"
 """The child finds the launcher's lock descriptor under this environment variable."""
+HANDSHAKE_FD_ENV = "LORAWIZ_HANDSHAKE_FD"
+"""The write end of the go/no-go pipe, when the launcher waits for the child's validation."""
 
 ACTIVE = frozenset({"starting", "running"})
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 _EXIT_PATIENCE = 10.0
 """Seconds to let an ended child's last threads exit (and drop the lock)."""
+HANDSHAKE_PATIENCE = 300.0
+"""Seconds the launcher waits for the child's verdict on the session. Validation takes seconds
+(imports, the model's config, reading the data); past this the launcher returns the run
+directory anyway and the child reports any problem as an `error` event."""
 FINISHED_STATUS = {DONE: "done", STOPPED: "stopped", ERROR: "failed"}
 
 # Children this process launched, reaped as soon as they end (so none lingers as a zombie).
@@ -308,73 +322,190 @@ def _absolute_local_paths(session: Session) -> Session:
     return Session.from_dict(raw) if changed else session
 
 
-def validate(session: Session) -> None:
-    """Check what can be checked before spawning: device, model, targets, data.
+def validate(session: Session) -> Any:
+    """Check what can be checked before loading the weights: device, model, targets, data.
 
-    Raises the matching LorawizError (DeviceError, ModelError, DataError…) so the CLI exits 2
-    with one line, instead of a child that fails a second later.
+    Raises the matching LorawizError (DeviceError, ModelError, DataError…) with a one-line
+    message. Heavy (imports torch, transformers, datasets): the training child runs it first
+    and reports to its launcher; it returns what it loaded (`train_model.Prepared`) so the child
+    trains on it instead of loading it again.
     """
+    from lorawiz.core.train_model import prepare
+
+    return prepare(session)
+
+
+def _cheap_checks(session: Session) -> None:
+    """What the launcher checks itself, without importing anything heavy."""
     import importlib.util
 
-    from lorawiz.core.data import training_dataset
-    from lorawiz.core.demo import resolve_model_source
-    from lorawiz.core.devices import pick_device
-    from lorawiz.core.inspect import inspect_model
-
-    pick_device(session.train.device)
     if session.model.quantization == "nf4" and importlib.util.find_spec("bitsandbytes") is None:
         raise RunError('quantization = "nf4" needs bitsandbytes; pip install bitsandbytes')
-    source = resolve_model_source(session.model.name)
-    inspection = inspect_model(source, trust_remote_code=session.model.trust_remote_code)
-    by_parameter = [
-        layer.name for layer in inspection.selected_layers(session.lora.targets) if layer.parameter
-    ]
-    if by_parameter and session.lora.dropout != 0:
-        raise SessionError(
-            f"lora.dropout: peft adapts the mixture-of-experts weights {', '.join(by_parameter)} "
-            "only with dropout = 0; set [lora] dropout = 0 or leave those targets out"
-        )
-    dataset = training_dataset(session.data.source, session.method, split=session.data.split)
-    if len(dataset) == 0:
-        from lorawiz.core.errors import DataError
-
-        raise DataError(f"{session.data.source}: no examples to train on")
 
 
-def _spawn(run_dir: Path, lock_fd: int, *, resume: bool) -> subprocess.Popen[bytes]:
+def _spawn(
+    run_dir: Path, lock_fd: int, *, resume: bool, handshake: bool
+) -> tuple[subprocess.Popen[bytes], int | None]:
+    """Start the child; with `handshake`, also the read end of the pipe its verdict comes on."""
     env = dict(os.environ)
     env[LOCK_FD_ENV] = str(lock_fd)
     env["PYTHONUNBUFFERED"] = "1"
+    env.pop(HANDSHAKE_FD_ENV, None)
+    fds = [lock_fd]
+    read_end = write_end = None
+    if handshake:
+        read_end, write_end = os.pipe()
+        env[HANDSHAKE_FD_ENV] = str(write_end)
+        fds.append(write_end)
     command = [sys.executable, "-m", "lorawiz.core.train", str(run_dir)]
     if resume:
         command.append("--resume")
     # The child starts with SIGTERM/SIGINT blocked and unblocks them once its handler is in
     # place: a stop that lands while Python is still starting becomes a clean `stopped`.
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    with open(run_dir / LOG_FILE, "ab") as log:
-        try:
+    try:
+        with open(run_dir / LOG_FILE, "ab") as log:
             proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # the terminal's Ctrl-C and hang-up never reach it
-                pass_fds=(lock_fd,),
+                pass_fds=tuple(fds),
                 env=env,
                 close_fds=True,
             )
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    except BaseException:
+        if read_end is not None:
+            os.close(read_end)
+        raise
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        if write_end is not None:
+            os.close(write_end)  # only the child holds it now: its exit reads as end-of-file
     _CHILDREN[proc.pid] = proc
     write_pid(run_dir, proc.pid)
-    return proc
+    return proc, read_end
+
+
+def _read_verdict(read_end: int, timeout: float) -> dict[str, Any] | None:
+    """The child's one-line answer; None if it closed the pipe (ended) without one.
+    TimeoutError after `timeout` seconds. Closes `read_end`."""
+    import select
+
+    data = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([read_end], [], [], min(left, 1.0))
+            if not ready:
+                continue
+            chunk = os.read(read_end, 65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(read_end)
+    try:
+        verdict = json.loads(data.split(b"\n", 1)[0])
+    except ValueError:
+        return None
+    return verdict if isinstance(verdict, dict) else None
+
+
+def _refusal(verdict: dict[str, Any]) -> LorawizError:
+    """The LorawizError the child refused with, as the same class."""
+    from lorawiz.core import errors
+
+    cls = getattr(errors, str(verdict.get("error")), None)
+    if not (isinstance(cls, type) and issubclass(cls, LorawizError)):
+        cls = LorawizError
+    message = str(verdict.get("message") or "the run was refused")
+    return cls(message.splitlines()[0] if message.strip() else message)
+
+
+def _end_child(proc: subprocess.Popen[bytes], *, terminate: bool) -> bool:
+    """Wait (briefly) for the child to exit, asking it to stop first with `terminate`.
+    True once it has ended."""
+    if terminate:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=_EXIT_PATIENCE)
+    except subprocess.TimeoutExpired:
+        return False
+    _CHILDREN.pop(proc.pid, None)
+    return True
+
+
+def _await_go(
+    proc: subprocess.Popen[bytes], read_end: int, run_dir: Path, undo: Any | None
+) -> None:
+    """Wait for the child's verdict. On a refusal (or Ctrl-C here) undo what the launch made
+    (`undo`, None for a resume) once the child has ended, then raise."""
+    try:
+        verdict = _read_verdict(read_end, HANDSHAKE_PATIENCE)
+    except TimeoutError:
+        return  # still validating: let it go on; it reports any problem as an error event
+    except KeyboardInterrupt:
+        # The launch is cancelled: the child stops (a `stopped` event), and a new run
+        # directory goes again, as if it had never been launched.
+        if _end_child(proc, terminate=True) and undo is not None:
+            undo()
+        raise
+    if verdict is None:
+        _end_child(proc, terminate=False)
+        code = proc.poll()
+        raise RunError(
+            f"the training process ended while starting (exit code {code}); "
+            f"see {run_dir / LOG_FILE}"
+        )
+    if verdict.get("ok") is True:
+        return
+    error = _refusal(verdict)
+    if _end_child(proc, terminate=False) and undo is not None:
+        undo()
+    raise error
+
+
+def _undoer(run_dir: Path) -> Any:
+    """A function removing what a launch into `run_dir` is about to create (and no more): the
+    folders it makes, or inside an existing (empty) folder the entries that were not there."""
+    import shutil
+
+    top = None
+    for folder in (run_dir, *run_dir.parents):
+        if folder.exists():
+            break
+        top = folder
+    before = set() if top is not None else {p.name for p in run_dir.iterdir()}
+
+    def undo() -> None:
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
+            return
+        for path in run_dir.iterdir():
+            if path.name not in before:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+
+    return undo
 
 
 def launch(session: Session, run_dir: Path | None = None, *, check: bool = True) -> Path:
-    """Validate, freeze `session.toml` into a new run directory, spawn the child; return the dir.
+    """Freeze `session.toml` into a new run directory, spawn the child; return the dir.
 
     RunError (and nothing touched) if the folder holds a run already or is a non-empty folder.
-    `check=False` skips the up-front validation (the child still reports every problem).
+    With `check` (the default) the child validates the session first (device, model, targets,
+    data) and this waits for its verdict: a refusal removes what this launch created and
+    raises the child's LorawizError. `check=False` returns as soon as the child is spawned
+    (it still reports every problem, as an `error` event).
     """
     from lorawiz.core.session import write_atomic
 
@@ -383,9 +514,10 @@ def launch(session: Session, run_dir: Path | None = None, *, check: bool = True)
         run_dir = Path(run_dir).expanduser().absolute()
         _refuse_existing(run_dir)
     if check:
-        validate(session)
+        _cheap_checks(session)
     if run_dir is None:
         run_dir = default_run_dir(session)
+    undo = _undoer(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     fd = acquire_lock(run_dir)
     if fd is None:
@@ -393,9 +525,11 @@ def launch(session: Session, run_dir: Path | None = None, *, check: bool = True)
     try:
         _refuse_existing(run_dir)
         write_atomic(run_dir / SESSION_FILE, session.to_toml())
-        _spawn(run_dir, fd, resume=False)
+        proc, verdict = _spawn(run_dir, fd, resume=False, handshake=check)
     finally:
         os.close(fd)  # the child keeps the lock through its inherited descriptor
+    if verdict is not None:
+        _await_go(proc, verdict, run_dir, undo)
     return run_dir
 
 
@@ -414,8 +548,12 @@ def _refuse_existing(run_dir: Path) -> None:
         raise RunError(f"{run_dir} is a non-empty folder; give a new or empty folder")
 
 
-def resume(run_dir: Path) -> Path:
-    """Continue a stopped, crashed or failed run from its newest checkpoint, in the same dir."""
+def resume(run_dir: Path, *, check: bool = True) -> Path:
+    """Continue a stopped, crashed or failed run from its newest checkpoint, in the same dir.
+
+    With `check` the child validates the session first, as for `launch`; a refusal raises its
+    LorawizError and leaves the run as it was (nothing in it is removed).
+    """
     run_dir = Path(run_dir).expanduser().absolute()
     status = run_status(run_dir)
     _check_resumable(status)
@@ -424,9 +562,11 @@ def resume(run_dir: Path) -> Path:
         raise RunError(f"{run_dir} is still running; stop it first or wait")
     try:
         _check_resumable(run_status(run_dir))
-        _spawn(run_dir, fd, resume=True)
+        proc, verdict = _spawn(run_dir, fd, resume=True, handshake=check)
     finally:
         os.close(fd)
+    if verdict is not None:
+        _await_go(proc, verdict, run_dir, None)
     return run_dir
 
 

@@ -13,22 +13,30 @@ that "crashed" and `lorawiz resume` continues from the newest checkpoint.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from lorawiz.core.errors import LorawizError
 from lorawiz.core.events import DONE, ERROR, EVENTS_FILE, STOPPED, EventWriter
 from lorawiz.core.runs import (
     ADAPTER_DIR,
+    HANDSHAKE_FD_ENV,
     LOCK_FD_ENV,
     SESSION_FILE,
     acquire_lock,
     newest_checkpoint,
+    validate,
     write_pid,
 )
 from lorawiz.core.train_callback import StopRequested, StopSignal, event_callback
 from lorawiz.core.train_model import build_trainer
+
+if TYPE_CHECKING:
+    from lorawiz.core.train_model import Prepared
 
 
 def say(message: str) -> None:
@@ -43,7 +51,73 @@ def _hold_lock(run_dir: Path) -> int | None:
     return acquire_lock(run_dir)
 
 
-def train(run_dir: Path, *, resume: bool, events: EventWriter, stop: StopSignal) -> int:
+class Handshake:
+    """The go/no-go answer to a launcher waiting on our validation (see `runs.launch`): one
+    JSON line on the pipe it passed, then the pipe is closed. Answers once; a no-op when no
+    launcher waits."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    @classmethod
+    def from_env(cls) -> Handshake:
+        inherited = os.environ.pop(HANDSHAKE_FD_ENV, None)
+        return cls(int(inherited) if inherited is not None else None)
+
+    @property
+    def waiting(self) -> bool:
+        return self.fd is not None
+
+    def go(self) -> None:
+        self._send({"ok": True})
+
+    def refuse(self, exc: LorawizError) -> bool:
+        """Tell the launcher why not; False if it is no longer listening."""
+        message = error_message(exc)[:4000]
+        return self._send({"ok": False, "error": type(exc).__name__, "message": message})
+
+    def _send(self, answer: dict[str, Any]) -> bool:
+        if self.fd is None:
+            return False
+        fd, self.fd = self.fd, None
+        try:
+            os.write(fd, (json.dumps(answer) + "\n").encode("utf-8"))
+            return True
+        except OSError:  # the launcher stopped waiting (it closed its end)
+            return False
+        finally:
+            os.close(fd)
+
+
+class Refused(Exception):
+    """Validation failed and the launcher was told: exit 2 without a word in events.jsonl."""
+
+
+def check_session(run_dir: Path, handshake: Handshake) -> Prepared | None:
+    """Validate the frozen session when a launcher waits for the verdict; what it loaded."""
+    if not handshake.waiting:
+        return None
+    from lorawiz.core.session import load_session
+
+    session = load_session(run_dir / SESSION_FILE)
+    try:
+        prepared: Prepared = validate(session)
+    except LorawizError as exc:
+        if handshake.refuse(exc):
+            say(f"refused: {error_message(exc)}")
+            raise Refused from exc
+        raise  # nobody listens any more: an error event tells it
+    return prepared
+
+
+def train(
+    run_dir: Path,
+    *,
+    resume: bool,
+    events: EventWriter,
+    stop: StopSignal,
+    prepared: Prepared | None = None,
+) -> int:
     """One attempt at the run; returns the exit code. Writes the terminal event."""
     from lorawiz.core.session import load_session
 
@@ -51,7 +125,7 @@ def train(run_dir: Path, *, resume: bool, events: EventWriter, stop: StopSignal)
     checkpoint = newest_checkpoint(run_dir) if resume else None
     if resume:
         say(f"resuming from {checkpoint[1] if checkpoint else 'the beginning (no checkpoint)'}")
-    built = build_trainer(session, run_dir, say=say)
+    built = build_trainer(session, run_dir, say=say, prepared=prepared)
     callback = event_callback(
         events,
         stop,
@@ -118,22 +192,36 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     write_pid(run_dir, os.getpid())
     stop = StopSignal()
-    with EventWriter(run_dir / EVENTS_FILE) as events:
-        try:
-            stop.install()  # a stop sent while we started is delivered (and raised) here
-            return train(run_dir, resume=args.resume, events=events, stop=stop)
-        except StopRequested:
-            found = newest_checkpoint(run_dir)
-            step = found[0] if found else 0
-            events.write(STOPPED, step=step, checkpoint=str(found[1]) if found else None)
-            say("stopped before training began")
-            return 0
-        except BaseException as exc:
-            stop.interruptible = False
-            text = traceback.format_exc()
-            print(text, file=sys.stderr, flush=True)
-            events.write(ERROR, message=error_message(exc), traceback=text)
-            return 1
+    handshake = Handshake.from_env()
+    # events.jsonl is opened only once the launcher has its answer: a refused run writes none.
+    events: EventWriter | None = None
+    try:
+        stop.install()  # a stop sent while we started is delivered (and raised) here
+        prepared = check_session(run_dir, handshake)
+        handshake.go()
+        events = EventWriter(run_dir / EVENTS_FILE)
+        return train(run_dir, resume=args.resume, events=events, stop=stop, prepared=prepared)
+    except Refused:
+        return 2
+    except StopRequested:
+        handshake.go()  # the run exists (stopped): the launcher follows it
+        events = events or EventWriter(run_dir / EVENTS_FILE)
+        found = newest_checkpoint(run_dir)
+        step = found[0] if found else 0
+        events.write(STOPPED, step=step, checkpoint=str(found[1]) if found else None)
+        say("stopped before training began")
+        return 0
+    except BaseException as exc:
+        stop.interruptible = False
+        handshake.go()  # not a mistake in the session: the launcher reads it as a failed run
+        text = traceback.format_exc()
+        print(text, file=sys.stderr, flush=True)
+        events = events or EventWriter(run_dir / EVENTS_FILE)
+        events.write(ERROR, message=error_message(exc), traceback=text)
+        return 1
+    finally:
+        if events is not None:
+            events.close()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,52 @@ from lorawiz.core.session import Session
 
 
 @dataclass
+class Prepared:
+    """What validating a session loaded, handed on to `build_trainer` so nothing is loaded
+    twice: the device, the model's local source, its meta-device inspection and the rows."""
+
+    device: DeviceInfo
+    source: str
+    inspection: Any
+    """The `ModelInspection` of the base model."""
+    dataset: Any
+    """The `datasets.Dataset` trl trains on."""
+
+
+def prepare(session: Session) -> Prepared:
+    """Check what can be checked before loading the weights: device, model, targets, data.
+
+    Raises the matching LorawizError (DeviceError, ModelError, SessionError, DataError) with a
+    one-line message. The training child runs this first and reports the outcome to its
+    launcher (see `runs.launch`); what it loaded is kept for the build.
+    """
+    import importlib.util
+
+    from lorawiz.core.data import training_dataset
+    from lorawiz.core.demo import resolve_model_source
+    from lorawiz.core.errors import DataError, RunError, SessionError
+    from lorawiz.core.inspect import inspect_model
+
+    device = pick_device(session.train.device)
+    if session.model.quantization == "nf4" and importlib.util.find_spec("bitsandbytes") is None:
+        raise RunError('quantization = "nf4" needs bitsandbytes; pip install bitsandbytes')
+    source = resolve_model_source(session.model.name)
+    inspection = inspect_model(source, trust_remote_code=session.model.trust_remote_code)
+    by_parameter = [
+        layer.name for layer in inspection.selected_layers(session.lora.targets) if layer.parameter
+    ]
+    if by_parameter and session.lora.dropout != 0:
+        raise SessionError(
+            f"lora.dropout: peft adapts the mixture-of-experts weights {', '.join(by_parameter)} "
+            "only with dropout = 0; set [lora] dropout = 0 or leave those targets out"
+        )
+    dataset = training_dataset(session.data.source, session.method, split=session.data.split)
+    if len(dataset) == 0:
+        raise DataError(f"{session.data.source}: no examples to train on")
+    return Prepared(device, source, inspection, dataset)
+
+
+@dataclass
 class BuiltTrainer:
     trainer: Any
     """A trl SFTTrainer or DPOTrainer, ready for `.train()`."""
@@ -138,22 +184,24 @@ def training_arguments(session: Session, run_dir: Path, device: DeviceInfo, conf
 
 
 def build_trainer(
-    session: Session, run_dir: Path, *, say: Callable[[str], None] = print
+    session: Session,
+    run_dir: Path,
+    *,
+    say: Callable[[str], None] = print,
+    prepared: Prepared | None = None,
 ) -> BuiltTrainer:
-    """Everything the child needs to call `.train()`, built from the session."""
-    from lorawiz.core.data import training_dataset
-    from lorawiz.core.demo import resolve_model_source
-
-    device = pick_device(session.train.device)
+    """Everything the child needs to call `.train()`, built from the session (and from what
+    `prepare` loaded already, when given: the device, the inspection, the dataset)."""
+    if prepared is None:
+        prepared = prepare(session)
+    device, source, dataset = prepared.device, prepared.source, prepared.dataset
     say(f"device {device.describe()}")
     if device.kind == "xpu":
         say(f"intel-extension-for-pytorch: {load_ipex(device).reason}")
-    source = resolve_model_source(session.model.name)
     tokenizer = load_tokenizer(session, source)
-    dataset = training_dataset(session.data.source, session.method, split=session.data.split)
     say(f"data {session.data.source}: {len(dataset)} examples")
     model = load_model(session, source, device)
-    total = _base_params(session, source, model)
+    total = int(prepared.inspection.total_params)
     peft_config = lora_config(session)
     if session.method == "dpo":
         from trl.trainer.dpo_config import DPOConfig
@@ -184,14 +232,3 @@ def build_trainer(
     trainable, _ = trainer.model.get_nb_trainable_parameters()
     say(f"LoRA trains {trainable:,} of {total:,} parameters")
     return BuiltTrainer(trainer, tokenizer, device, int(trainable), int(total))
-
-
-def _base_params(session: Session, source: str, model: Any) -> int:
-    """Unquantized base parameter count (4-bit weights pack two values per stored element)."""
-    try:
-        from lorawiz.core.inspect import inspect_model
-
-        inspection = inspect_model(source, trust_remote_code=session.model.trust_remote_code)
-        return int(inspection.total_params)
-    except Exception:  # the count is informative; never fail a run over it
-        return int(sum(p.numel() for p in model.parameters()))
