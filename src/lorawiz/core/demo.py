@@ -179,12 +179,12 @@ def _build(folder: Path) -> None:
     # transformers 5 draws a "Writing model shards" bar on stderr; the demo is created inside
     # other commands (`lorawiz train`, the wizard), whose output must stay theirs.
     was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     try:
         model.save_pretrained(folder)
     finally:
         if was_enabled:
-            hf_logging.enable_progress_bar()
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
     (folder / _MARKER).write_text(
         json.dumps({"recipe": DEMO_MODEL_DIR, "seed": _SEED}) + "\n", encoding="utf-8"
     )
