@@ -58,23 +58,33 @@ class ModelStep(VerticalScroll):
                 yield LoadingIndicator(id="inspect-progress")
                 yield Static("", id="inspect-status")
                 yield Static("Not inspected yet.", id="model-summary")
-            with Vertical(id="model-side"):
-                yield Label("[b]Recent models[/b]")
-                yield OptionList(id="recent-models")
-                yield Label("[b]Recent sessions[/b]")
-                yield OptionList(id="recent-sessions")
-                yield Button("Open session… (ctrl+o)", id="open-session")
+            # Filled by `set_recent` once the saved sessions are read, after the first frame:
+            # two option lists are a good share of the first screen's styling and layout.
+            yield Vertical(id="model-side")
 
     def set_recent(self, models: list[str], sessions: list[tuple[str, str]]) -> None:
-        recent = self.query_one("#recent-models", OptionList)
+        model_options = [Option(name, id=name) for name in models] or [Option("demo", "demo")]
+        if sessions:
+            session_options = [Option(name, id=path) for name, path in sessions]
+        else:
+            session_options = [Option("[dim]none saved yet (ctrl+s saves)[/]", disabled=True)]
+        recent = next(self.query("#recent-models").results(OptionList), None)
+        if recent is None:
+            self.query_one("#model-side", Vertical).mount_all(
+                [
+                    Label("[b]Recent models[/b]"),
+                    OptionList(*model_options, id="recent-models"),
+                    Label("[b]Recent sessions[/b]"),
+                    OptionList(*session_options, id="recent-sessions"),
+                    Button("Open session… (ctrl+o)", id="open-session"),
+                ]
+            )
+            return
         recent.clear_options()
-        recent.add_options([Option(name, id=name) for name in models] or [Option("demo", "demo")])
+        recent.add_options(model_options)
         saved = self.query_one("#recent-sessions", OptionList)
         saved.clear_options()
-        if sessions:
-            saved.add_options([Option(name, id=path) for name, path in sessions])
-        else:
-            saved.add_option(Option("[dim]none saved yet (ctrl+s saves)[/]", disabled=True))
+        saved.add_options(session_options)
 
     def show_inspecting(self, name: str) -> None:
         self.add_class("-inspecting")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import importlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
@@ -27,30 +28,33 @@ from textual.widgets import (
     Header,
     Input,
     OptionList,
-    RadioSet,
-    Select,
     Static,
 )
 
 from lorawiz.core.errors import LorawizError
 from lorawiz.screens.draft import DATA, LAYERS, MODEL, REVIEW, STEPS, TRAINING, Draft
-from lorawiz.screens.step_data import DataStep
-from lorawiz.screens.step_layers import LayersStep, preset_names, targets_for
 from lorawiz.screens.step_model import ModelStep
-from lorawiz.screens.step_review import ReviewStep
-from lorawiz.screens.step_training import TrainingStep
 from lorawiz.widgets.form_field import FormField
-from lorawiz.widgets.layer_table import LayerTable
 from lorawiz.widgets.stepper import Stepper
 
 if TYPE_CHECKING:
+    from textual.widgets import RadioSet, Select
+
     from lorawiz.app import LorawizApp
+    from lorawiz.widgets.layer_table import LayerTable
 
 STEP_IDS = ("step-model", "step-layers", "step-data", "step-training", "step-review")
-STEP_PANES: tuple[type[Widget], ...] = (ModelStep, LayersStep, DataStep, TrainingStep, ReviewStep)
+# The other steps' modules (and the Textual widgets they use: DataTable, Select, RadioSet,
+# SelectionList) load on the first visit to each step, not before the first frame.
+STEP_MODULES = (
+    ("lorawiz.screens.step_model", "ModelStep"),
+    ("lorawiz.screens.step_layers", "LayersStep"),
+    ("lorawiz.screens.step_data", "DataStep"),
+    ("lorawiz.screens.step_training", "TrainingStep"),
+    ("lorawiz.screens.step_review", "ReviewStep"),
+)
 # Where the cursor goes when a step is shown, first match that can take it.
 STEP_FOCUS = (("Input",), ("SelectionList",), ("Input",), ("RadioSet",), ("#launch", "#save"))
-PaneT = TypeVar("PaneT", bound=Widget)
 
 
 class WizardScreen(Screen[None]):
@@ -143,17 +147,19 @@ class WizardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ steps
 
-    def pane(self, kind: type[PaneT]) -> PaneT | None:
-        """A step's pane, or None while that step has not been visited yet."""
-        for found in self.query(kind).results(kind):
+    def pane(self, index: int) -> Any:
+        """A step's pane (ModelStep … ReviewStep), or None while it has not been visited yet."""
+        for found in self.query(f"#{STEP_IDS[index]}"):
             return found
         return None
 
     async def show_step(self, index: int) -> None:
         self.step = max(0, min(len(STEPS) - 1, index))
         switcher = self.query_one(ContentSwitcher)
-        if self.pane(STEP_PANES[self.step]) is None:
-            await switcher.mount(STEP_PANES[self.step](id=STEP_IDS[self.step]))
+        if self.pane(self.step) is None:
+            module, name = STEP_MODULES[self.step]
+            pane_class = getattr(importlib.import_module(module), name)
+            await switcher.mount(pane_class(id=STEP_IDS[self.step]))
             self.fill_from_draft()
             if self.step == LAYERS and self.inspection is not None:
                 self._show_layers()
@@ -176,7 +182,7 @@ class WizardScreen(Screen[None]):
             self.devices_detected = True
             self.detect_devices()
         elif self.step == REVIEW:
-            self.query_one(ReviewStep).show(self.draft, self.inspection)
+            self.pane(REVIEW).show(self.draft, self.inspection)
         self.focus_step()
 
     def focus_step(self) -> None:
@@ -242,19 +248,21 @@ class WizardScreen(Screen[None]):
         trust = self.query_one("#trust-remote-code", Checkbox)
         with trust.prevent(Checkbox.Changed):
             trust.value = bool(draft.get("model.trust_remote_code", False))
-        training = self.pane(TrainingStep)
+        training = self.pane(TRAINING)
         if training is not None:
+            from textual.widgets import Select
+
             training.show_method(draft.method)
             for select_id, loc, default in (
                 ("#quantization", "model.quantization", "nf4"),
                 ("#device", "train.device", "auto"),
             ):
-                select: Select[str] = training.query_one(select_id, Select)
+                select = training.query_one(select_id, Select)
                 value = draft.get(loc, default)
                 # A value the file has but the options lack is shown as a problem instead.
                 with select.prevent(Select.Changed), contextlib.suppress(Exception):
                     select.value = value
-        data = self.pane(DataStep)
+        data = self.pane(DATA)
         if data is not None:
             data.show_method(draft.method)
         if self.inspection is not None:
@@ -262,7 +270,7 @@ class WizardScreen(Screen[None]):
         self.show_problems()
 
     def _show_layers(self) -> None:
-        layers = self.pane(LayersStep)
+        layers = self.pane(LAYERS)
         if layers is not None:
             layers.show_inspection(
                 self.inspection, self.draft.get("lora.r"), self.draft.get("lora.targets")
@@ -279,18 +287,18 @@ class WizardScreen(Screen[None]):
             if message is None and field.loc in ("train.max_steps", "train.epochs"):
                 message = problems.get("train")  # "set either max_steps or epochs"
             field.problem = message
-        layers = self.pane(LayersStep)
+        layers = self.pane(LAYERS)
         if layers is not None:
             layers.show_targets_problem(problems.get("lora.targets"))
         self.query_one(Stepper).with_problems = self.draft.problem_steps()
         self.refresh_share()
-        review = self.pane(ReviewStep)
+        review = self.pane(REVIEW)
         if self.step == REVIEW and review is not None:
             review.show(self.draft, self.inspection)
         self.sub_title = f"{STEPS[self.step]} — {self.session_label}"
 
     def refresh_share(self) -> None:
-        layers = self.pane(LayersStep)
+        layers = self.pane(LAYERS)
         if layers is not None:
             layers.update_share(
                 self.inspection, self.draft.get("lora.targets"), self.draft.get("lora.r")
@@ -304,18 +312,20 @@ class WizardScreen(Screen[None]):
     def _trust_changed(self, event: Checkbox.Changed) -> None:
         self.edit("model.trust_remote_code", event.value)
 
-    @on(Select.Changed, "#quantization")
-    def _quantization_changed(self, event: Select.Changed) -> None:
-        if event.value != Select.NULL:
-            self.edit("model.quantization", event.value)
+    # Named handlers rather than @on(Select.Changed, …): the decorator would need Select (and
+    # RadioSet, LayerTable) imported before the first frame.
+    def on_select_changed(self, event: Select.Changed) -> None:
+        from textual.widgets import Select
 
-    @on(Select.Changed, "#device")
-    def _device_changed(self, event: Select.Changed) -> None:
-        if event.value != Select.NULL:
-            self.edit("train.device", event.value)
+        loc = {"quantization": "model.quantization", "device": "train.device"}.get(
+            str(event.select.id)
+        )
+        if loc is not None and event.value != Select.NULL:
+            self.edit(loc, event.value)
 
-    @on(RadioSet.Changed, "#method")
-    def _method_changed(self, event: RadioSet.Changed) -> None:
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        if event.radio_set.id != "method":
+            return
         method = "dpo" if event.pressed.id == "method-dpo" else "sft"
         if method == self.draft.method:
             return
@@ -384,8 +394,9 @@ class WizardScreen(Screen[None]):
 
     # ------------------------------------------------------------------ layers step
 
-    @on(LayerTable.TargetsChanged)
-    def _targets_changed(self, event: LayerTable.TargetsChanged) -> None:
+    def on_layer_table_targets_changed(self, event: LayerTable.TargetsChanged) -> None:
+        from lorawiz.screens.step_layers import targets_for
+
         targets = targets_for(self.inspection, event.selected)
         if targets != self.draft.get("lora.targets"):
             self.edit("lora.targets", targets)
@@ -400,11 +411,13 @@ class WizardScreen(Screen[None]):
         if self.inspection is None:
             self.notify("Inspect the model first (Model step).", severity="warning")
             return
+        from lorawiz.screens.step_layers import preset_names
+
         names = preset_names(self.inspection, preset)
         if not names:
             self.notify(f"This model has no modules for the {preset!r} preset.", severity="warning")
             return
-        self.query_one(LayerTable).select_only(names)
+        self.query_one("#layers").select_only(names)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ data step
 
@@ -430,13 +443,13 @@ class WizardScreen(Screen[None]):
         if key == self.previewed:
             return
         self.previewed = key
-        self.query_one(DataStep).show_loading(source)
+        self.pane(DATA).show_loading(source)
         self.preview_data(source, self.draft.method, str(self.draft.get("model.name")), max_length)
 
     @work(thread=True, exclusive=True, group="data", exit_on_error=False)
     def preview_data(self, source: str, method: str, model: str, max_length: int) -> None:
         services = self.lorawiz.services
-        step = self.pane(DataStep)
+        step = self.pane(DATA)
         if step is None:
             return
         try:
@@ -457,7 +470,7 @@ class WizardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="devices", exit_on_error=False)
     def detect_devices(self) -> None:
-        step = self.pane(TrainingStep)
+        step = self.pane(TRAINING)
         if step is None:
             return
         try:
