@@ -31,6 +31,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -442,7 +443,7 @@ def _end_child(proc: subprocess.Popen[bytes], *, terminate: bool) -> bool:
 
 
 def _await_go(
-    proc: subprocess.Popen[bytes], read_end: int, run_dir: Path, undo: Any | None
+    proc: subprocess.Popen[bytes], read_end: int, run_dir: Path, undo: Callable[[], None] | None
 ) -> None:
     """Wait for the child's verdict. On a refusal (or Ctrl-C here) undo what the launch made
     (`undo`, None for a resume) once the child has ended, then raise."""
@@ -471,7 +472,7 @@ def _await_go(
     raise error
 
 
-def _undoer(run_dir: Path) -> Any:
+def _undoer(run_dir: Path) -> Callable[[], None]:
     """A function removing what a launch into `run_dir` is about to create (and no more): the
     folders it makes, or inside an existing (empty) folder the entries that were not there."""
     import shutil

@@ -62,7 +62,11 @@ class Handshake:
     @classmethod
     def from_env(cls) -> Handshake:
         inherited = os.environ.pop(HANDSHAKE_FD_ENV, None)
-        return cls(int(inherited) if inherited is not None else None)
+        if inherited is None:
+            return cls(None)
+        fd = int(inherited)
+        os.set_inheritable(fd, False)  # a process we start must not keep the launcher waiting
+        return cls(fd)
 
     @property
     def waiting(self) -> bool:
@@ -99,9 +103,8 @@ def check_session(run_dir: Path, handshake: Handshake) -> Prepared | None:
         return None
     from lorawiz.core.session import load_session
 
-    session = load_session(run_dir / SESSION_FILE)
     try:
-        prepared: Prepared = validate(session)
+        prepared: Prepared = validate(load_session(run_dir / SESSION_FILE))
     except LorawizError as exc:
         if handshake.refuse(exc):
             say(f"refused: {error_message(exc)}")
