@@ -148,6 +148,12 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="OMP_NUM_THREADS for both runs (default: the count lorawiz picks on this machine)",
+    )
     options = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="lorawiz-bench-"))
@@ -159,6 +165,14 @@ def main() -> None:
         "TRANSFORMERS_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
+    # Both sides compute with the same number of threads: lorawiz's own choice on this machine
+    # (see train_model.cpu_threads), given to the plain script too, unless --threads says.
+    from lorawiz.core.devices import pick_device
+    from lorawiz.core.train_model import cpu_threads
+
+    threads = options.threads or cpu_threads(pick_device("cpu"))
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     os.environ.update(env)
     from lorawiz.core.demo import demo_dataset_path, demo_session, ensure_demo_model
 
@@ -195,7 +209,8 @@ def main() -> None:
     _check_same_data(config, env)
     print(
         f"QLoRA SFT on the demo model, {options.steps} steps, batch {options.batch}, "
-        f"max_length {options.max_length}, {options.reps} reps each, alternating",
+        f"max_length {options.max_length}, {options.reps} reps each, alternating, "
+        f"OMP_NUM_THREADS={env.get('OMP_NUM_THREADS', 'unset')}",
         flush=True,
     )
     results: dict[str, list[dict[str, float]]] = {"lorawiz": [], "plain trl": []}
