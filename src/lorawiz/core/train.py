@@ -17,6 +17,8 @@ import json
 import os
 import sys
 import traceback
+import warnings
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +97,33 @@ class Handshake:
 
 class Refused(Exception):
     """Validation failed and the launcher was told: exit 2 without a word in events.jsonl."""
+
+
+def offline_when_all_local(run_dir: Path) -> bool:
+    """Set HF_HUB_OFFLINE=1 when the run's model and data are all on this machine.
+
+    Such a run needs nothing from the hub, and libraries fetch things on their own otherwise:
+    bitsandbytes downloads an optional CPU kernel from the hub when it is imported. A session
+    naming a hub model or dataset keeps the network; a user's own HF_HUB_OFFLINE always wins.
+    Must run before huggingface_hub is imported (it reads the variable once). True if set.
+    """
+    if "HF_HUB_OFFLINE" in os.environ:
+        return False
+    from lorawiz.core.demo import DEMO_DATASETS, DEMO_MODEL
+    from lorawiz.core.session import load_session
+
+    try:
+        session = load_session(run_dir / SESSION_FILE)
+    except LorawizError:
+        return False  # validation reports it
+
+    def local(name: str, builtin: Collection[str]) -> bool:
+        return name in builtin or Path(name).expanduser().exists()
+
+    if local(session.model.name, (DEMO_MODEL,)) and local(session.data.source, DEMO_DATASETS):
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        return True
+    return False
 
 
 def check_session(run_dir: Path, handshake: Handshake) -> Prepared | None:
@@ -194,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lorawiz: {run_dir} is in use by another process", file=sys.stderr)
         return 2
     write_pid(run_dir, os.getpid())
+    offline_when_all_local(run_dir)
+    # peft and trl still call transformers' renamed gradient-checkpointing methods; the
+    # deprecation notes say nothing the user can act on and would fill the monitor's log tail.
+    warnings.filterwarnings(
+        "ignore", message=r".*gradient_checkpointing.* is deprecated", category=FutureWarning
+    )
     stop = StopSignal()
     handshake = Handshake.from_env()
     # events.jsonl is opened only once the launcher has its answer: a refused run writes none.
