@@ -164,3 +164,8 @@ def test_steps_or_epochs() -> None:
     assert parse_toml("").train.max_steps == 60
     with pytest.raises(SessionError, match="not both"):
         parse_toml("[train]\nepochs = 3\nmax_steps = 10")
+
+
+def test_whole_alpha_is_written_as_an_integer() -> None:
+    assert "alpha = 16\n" in Session().to_toml()
+    assert "alpha = 12.5\n" in Session.for_method("sft", lora={"alpha": 12.5}).to_toml()

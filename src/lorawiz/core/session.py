@@ -207,6 +207,9 @@ class Session(_Section):
     def to_dict(self) -> dict[str, Any]:
         """Every field, in file order; None values are left out (TOML has no null)."""
         dumped: dict[str, Any] = _drop_none(self.model_dump(mode="python"))
+        alpha = dumped["lora"]["alpha"]
+        if float(alpha).is_integer():
+            dumped["lora"]["alpha"] = int(alpha)  # `alpha = 16`, as people write it
         return dumped
 
     def to_toml(self) -> str:
