@@ -12,10 +12,13 @@ from lorawiz.widgets.form_field import FormField
 
 NEEDS = {
     "sft": (
-        "SFT reads `instruction` + `input` + `output` (Alpaca), `messages` (chat), "
-        "`prompt` + `completion`, or a `text` column."
+        "SFT reads [b]instruction[/] + [b]input[/] + [b]output[/] (Alpaca), [b]messages[/] "
+        "(chat), [b]prompt[/] + [b]completion[/], or a [b]text[/] column."
     ),
-    "dpo": "DPO needs preference data: `prompt`, `chosen` and `rejected` columns (try demo-dpo).",
+    "dpo": (
+        "DPO needs preference data: [b]prompt[/], [b]chosen[/] and [b]rejected[/] columns "
+        "(try demo-dpo)."
+    ),
 }
 CELL_WIDTH = 40
 
