@@ -17,7 +17,7 @@ from lorawiz.cli import app
 from lorawiz.core import runs
 from lorawiz.core.errors import DataError, RunError
 from lorawiz.core.events import EventWriter
-from test_train_support import demo_session, events_of, wait_for_event
+from test_train_support import demo_session, events_of, lorawiz_cli, wait_for_event
 
 STEPS = 24
 
@@ -153,20 +153,7 @@ def test_refused_launch_leaves_nothing_and_exits_2_in_one_line(tmp_path: Path) -
     # The CLI, as a user runs it: exit 2, one line, no traceback, nothing written.
     session_file = tmp_path / "bad.toml"
     session_file.write_text(bad.to_toml(), encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lorawiz.cli",
-            "train",
-            str(session_file),
-            "--run-dir",
-            str(run_dir),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = lorawiz_cli("train", str(session_file), "--run-dir", str(run_dir), timeout=120)
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 2, output
     assert "\n" not in output and "no.jsonl" in output and "Traceback" not in output, output

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ from typer.testing import CliRunner
 from lorawiz.cli import app
 from lorawiz.core import runs
 from lorawiz.core.session import save_session
-from test_train_support import demo_session, events_of, mean
+from test_train_support import demo_session, events_of, lorawiz_cli, mean
 
 pytestmark = pytest.mark.slow
 
@@ -40,21 +38,7 @@ def sft_run(tmp_path_factory: pytest.TempPathFactory, demo_cache: Path) -> dict[
     session = demo_session("sft", max_steps=SFT_STEPS, save_steps=5, learning_rate=2e-3)
     session_file.write_text(session.to_toml(), encoding="utf-8")
     run_dir = home / "run"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lorawiz.cli",
-            "train",
-            str(session_file),
-            "--run-dir",
-            str(run_dir),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = lorawiz_cli("train", str(session_file), "--run-dir", str(run_dir), env=env)
     return {"result": result, "run_dir": run_dir, "home": home, "session": session_file}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -50,3 +52,16 @@ def wait_for_event(run_dir: Path, kind: str, timeout: float = 120, **match: Any)
 
 def mean(values: list[float]) -> float:
     return sum(values) / len(values)
+
+
+def lorawiz_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run `lorawiz ARGS` in a fresh process, as a user's shell would."""
+    return subprocess.run(
+        [sys.executable, "-m", "lorawiz.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
