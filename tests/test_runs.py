@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -335,3 +336,19 @@ def test_checkpoints_skip_incomplete_saves(tmp_path: Path) -> None:
             (folder / "trainer_state.json").write_text("{}")
     assert runs.newest_checkpoint(tmp_path) == (10, tmp_path / "checkpoint-10")
     assert [s for s, _ in runs.checkpoints(tmp_path)] == [5, 10]
+
+
+def test_runs_launched_elsewhere_are_listed(tmp_path: Path) -> None:
+    """`--run-dir` outside the runs folder: `lorawiz runs` still finds it, once, while it exists."""
+    elsewhere = tmp_path / "mine" / "run-a"
+    elsewhere.mkdir(parents=True)
+    (elsewhere / runs.SESSION_FILE).write_text(demo_session("sft").to_toml(), encoding="utf-8")
+    runs.remember_run(elsewhere)
+    runs.remember_run(elsewhere)
+    inside = runs.runs_dir() / "run-b"
+    runs.remember_run(inside)  # the runs folder is scanned anyway: not noted
+    assert runs.remembered_runs() == [elsewhere]
+    assert [s.run_dir for s in runs.list_runs()] == [elsewhere]
+    assert runs.list_runs(tmp_path / "nowhere") == []
+    shutil.rmtree(elsewhere)
+    assert runs.list_runs() == []

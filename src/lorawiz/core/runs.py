@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from lorawiz.core.errors import LorawizError, RunError
 from lorawiz.core.events import DONE, ERROR, EVENTS_FILE, START, STOPPED, TERMINAL, read_events
-from lorawiz.core.paths import runs_dir
+from lorawiz.core.paths import data_dir, runs_dir
 
 if TYPE_CHECKING:
     from lorawiz.core.session import Session
@@ -48,6 +48,8 @@ LOG_FILE = "train.log"
 LOCK_FILE = ".lock"
 PID_FILE = "pid.json"
 ADAPTER_DIR = "adapter"
+RUNS_ELSEWHERE = "runs-elsewhere.txt"
+"""In the data folder: run directories launched outside the runs folder (`--run-dir`)."""
 LOCK_FD_ENV = "LORAWIZ_LOCK_FD"
 """The child finds the launcher's lock descriptor under this environment variable."""
 HANDSHAKE_FD_ENV = "LORAWIZ_HANDSHAKE_FD"
@@ -286,13 +288,34 @@ def run_status(run_dir: Path) -> RunStatus:
     )
 
 
-def list_runs(root: Path | None = None) -> list[RunStatus]:
-    """Every run directory under `root` (default: the runs folder), newest first."""
-    folder = root or runs_dir()
-    if not folder.is_dir():
+def remember_run(run_dir: Path) -> None:
+    """Note a run launched outside the runs folder, so `lorawiz runs` still lists it."""
+    if run_dir == runs_dir() or runs_dir() in run_dir.parents:
+        return
+    index = data_dir() / RUNS_ELSEWHERE
+    index.parent.mkdir(parents=True, exist_ok=True)
+    with open(index, "a", encoding="utf-8") as handle:
+        handle.write(f"{run_dir}\n")
+
+
+def remembered_runs() -> list[Path]:
+    """Run directories launched elsewhere, in launch order, once each."""
+    try:
+        lines = (data_dir() / RUNS_ELSEWHERE).read_text(encoding="utf-8").splitlines()
+    except OSError:
         return []
+    return [Path(line) for line in dict.fromkeys(lines) if line.strip()]
+
+
+def list_runs(root: Path | None = None) -> list[RunStatus]:
+    """Every run directory under `root`, newest first. Without `root`: the runs folder and the
+    runs launched elsewhere with `--run-dir` that still exist."""
+    folder = root or runs_dir()
+    candidates = list(folder.iterdir()) if folder.is_dir() else []
+    if root is None:
+        candidates += remembered_runs()
     found = []
-    for path in folder.iterdir():
+    for path in dict.fromkeys(candidates):
         if path.is_dir() and is_run_dir(path):
             with contextlib.suppress(LorawizError, OSError):
                 found.append(run_status(path))
@@ -531,6 +554,7 @@ def launch(session: Session, run_dir: Path | None = None, *, check: bool = True)
         os.close(fd)  # the child keeps the lock through its inherited descriptor
     if verdict is not None:
         _await_go(proc, verdict, run_dir, undo)
+    remember_run(run_dir)
     return run_dir
 
 
