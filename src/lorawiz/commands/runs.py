@@ -33,7 +33,11 @@ def run_list(json_out: bool) -> None:
         return
     table = Table(box=None, header_style="bold")
     for column in ("status", "step", "method", "model", "started", "run dir"):
-        table.add_column(column, no_wrap=column != "run dir")
+        # The run dir is what people copy into `monitor`/`stop`/`resume`: fold it, never cut it.
+        if column == "run dir":
+            table.add_column(column, overflow="fold")
+        else:
+            table.add_column(column, no_wrap=True)
     for status in found:
         started = (
             time.strftime("%Y-%m-%d %H:%M", time.localtime(status.started))
