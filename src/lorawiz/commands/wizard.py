@@ -42,14 +42,9 @@ def build_app(
 
 
 def _demo_session() -> Session:
-    try:
-        from lorawiz.core.demo import demo_session
-    except ImportError:  # the demo module is optional for the UI; its defaults are the demo
-        from lorawiz.core.session import Session
+    from lorawiz.core.demo import demo_session
 
-        return Session.for_method("sft", model={"name": "demo"}, data={"source": "demo-sft"})
-    session: Session = demo_session("sft")
-    return session
+    return demo_session("sft")
 
 
 def open_wizard(session: Path | None = None, demo: bool = False) -> None:
