@@ -63,8 +63,12 @@ def test_stop_saves_checkpoint_then_resume_finishes_every_step(tmp_path: Path) -
     again = CliRunner().invoke(app, ["stop", str(run_dir)])
     assert again.exit_code == 2 and "not running" in again.output
 
-    runs.resume(run_dir)
-    final = runs.wait(run_dir, timeout=300)
+    # In the foreground, as a user types it: the view must follow the new attempt past the
+    # previous attempt's `stopped` (still in the file until the new `start` lands).
+    result = CliRunner().invoke(app, ["resume", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "done:" in result.output
+    final = runs.run_status(run_dir)
     assert final.status == "done", (run_dir / "train.log").read_text()[-3000:]
     starts = events_of(run_dir, "start")
     assert [s.get("resumed_from") for s in starts] == [None, step]
@@ -91,8 +95,12 @@ def test_sigkill_is_crashed_and_resume_continues_from_checkpoint(tmp_path: Path)
     assert newest is not None
     killed_at = max(_logged_steps(run_dir))
 
-    runs.resume(run_dir)
-    final = runs.wait(run_dir, timeout=300)
+    # In the foreground, as a user types it: the view must follow the new attempt past the
+    # previous attempt's `stopped` (still in the file until the new `start` lands).
+    result = CliRunner().invoke(app, ["resume", str(run_dir)])
+    assert result.exit_code == 0, result.output
+    assert "done:" in result.output
+    final = runs.run_status(run_dir)
     assert final.status == "done", (run_dir / "train.log").read_text()[-3000:]
     assert events_of(run_dir, "start")[-1]["resumed_from"] == newest[0]
     steps = _logged_steps(run_dir)
@@ -276,6 +284,17 @@ def test_live_pid_is_running_but_a_reused_pid_is_not(tmp_path: Path) -> None:
         proc.kill()
         proc.wait()
     assert runs.run_status(live).status == "crashed"
+
+
+def test_process_alive_reads_no_events(tmp_path: Path) -> None:
+    """The live views poll it: it must not depend on (or parse) events.jsonl."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / runs.SESSION_FILE).write_text(demo_session("sft").to_toml(), encoding="utf-8")
+    (run_dir / "events.jsonl").write_text("not json\n" * 1000, encoding="utf-8")
+    assert not runs.process_alive(run_dir)
+    runs.write_pid(run_dir, os.getpid())
+    assert runs.process_alive(run_dir)
 
 
 def test_not_a_run_dir(tmp_path: Path) -> None:

@@ -85,9 +85,9 @@ class CoreServices:
 
     def process_alive(self, run_dir: Path, pid: int | None) -> bool | None:
         """Whether the run's process still runs; None when it cannot be told."""
-        from lorawiz.core.runs import run_status
+        from lorawiz.core.runs import process_alive
 
-        return run_status(run_dir).status != "crashed"
+        return process_alive(run_dir)
 
 
 class LorawizApp(App[None]):
@@ -237,8 +237,8 @@ class LorawizApp(App[None]):
             if changed:
                 quiet_since = now
                 alive = alive or None  # a run that writes events is not dead
-            # Ask whether the process lives only when the run has gone quiet: that read costs
-            # a pass over the events file.
+            # Ask whether the process lives only when the run has gone quiet: a run that writes
+            # events is alive, and the question costs a process-table lookup.
             quiet = now - quiet_since > 3.0 or fold.attempts == 0
             if fold.terminal is None and quiet and now - checked > 3.0:
                 checked = now

@@ -115,6 +115,10 @@ class LiveState:
             return None
         return (self.last_time - first_time) / done * (self.max_steps - self.step)
 
+    def status(self) -> str:
+        """What the events alone say while the process lives."""
+        return "running" if self.device else "starting"
+
     def render(self, status: str) -> Group:
         total = self.max_steps or 0
         header = Text.assemble(
@@ -183,6 +187,23 @@ def log_line(event: dict[str, Any], max_steps: int | None) -> str | None:
     return None
 
 
+def _caught_up(
+    state: LiveState, reader: EventReader, run_dir: Path, echo: Console | None = None
+) -> bool:
+    """Fold the new events into `state` (printing each as a line to `echo`); True once the
+    process has ended. Each poll reads only what was appended, so a 100,000-step run costs no
+    more to follow than a short one. The end is the process's, not a terminal event's: a
+    resumed run's file still holds the previous attempt's `stopped` until its new `start`."""
+    alive = runs.process_alive(run_dir)  # asked first: no event written before the end is missed
+    for event in reader.read_new():
+        state.add(event)
+        if echo is not None:
+            line = log_line(event, state.max_steps)
+            if line:
+                echo.print(line, highlight=False)
+    return not alive
+
+
 def follow(run_dir: Path, poll: float = 0.25) -> int:
     """Show the run live until it ends; return 0 for done/stopped, 1 for failed/crashed."""
     console = Console()
@@ -190,20 +211,15 @@ def follow(run_dir: Path, poll: float = 0.25) -> int:
         return _follow_plain(console, run_dir, poll)
     reader = EventReader(runs.events_path(run_dir))
     state = LiveState()
-    status = runs.run_status(run_dir)
     stopping = False
-    with Live(state.render(status.status), console=console, refresh_per_second=4) as live:
+    with Live(state.render(state.status()), console=console, refresh_per_second=4) as live:
         while True:
             try:
-                for event in reader.read_new():
-                    state.add(event)
-                status = runs.run_status(run_dir)
-                if not status.active:
-                    for event in reader.read_new():
-                        state.add(event)
+                if _caught_up(state, reader, run_dir):
+                    status = runs.run_status(run_dir)  # once, for the last frame and summary
                     live.update(state.render(status.status))
                     break
-                live.update(state.render(status.status))
+                live.update(state.render(state.status()))
                 time.sleep(poll)
             except KeyboardInterrupt:
                 if stopping:
@@ -226,13 +242,9 @@ def _follow_plain(console: Console, run_dir: Path, poll: float) -> int:
     stopping = False
     while True:
         try:
-            status = runs.run_status(run_dir)
-            for event in reader.read_new():
-                state.add(event)
-                line = log_line(event, state.max_steps)
-                if line:
-                    console.print(line, highlight=False)
-            if not status.active:
+            ended = _caught_up(state, reader, run_dir, console)
+            if ended:
+                status = runs.run_status(run_dir)
                 break
             time.sleep(poll)
         except KeyboardInterrupt:

@@ -239,6 +239,15 @@ def _session_summary(run_dir: Path) -> tuple[str, str, int | None]:
     return method, name, max_steps if isinstance(max_steps, int) else None
 
 
+def process_alive(run_dir: Path) -> bool:
+    """Whether the run's process (or a launcher about to spawn it) is there.
+
+    Reads only the pid record and the lock, never `events.jsonl`: cheap enough for a live view
+    to poll while it follows the events itself (run_status re-reads the whole file).
+    """
+    return _alive(read_pid(Path(run_dir))) or _lock_held(Path(run_dir))
+
+
 def run_status(run_dir: Path) -> RunStatus:
     """What a run directory holds right now; RunError if it is not a run directory."""
     run_dir = Path(run_dir)
